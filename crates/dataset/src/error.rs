@@ -1,0 +1,117 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while finding, reading, validating or preparing data.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// The data directory does not exist.
+    #[error("data directory {path} not found (looked there because {origin}); pass --data DIR or set SPOTIFY_ML_DATA")]
+    MissingDataDir {
+        /// Where it looked.
+        path: PathBuf,
+        /// Why it looked there: the flag, the environment variable or the default.
+        origin: String,
+    },
+    /// A file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The CSV layer failed (bad quoting, non-UTF-8 bytes, wrong number of fields).
+    #[error("{path}:{line}: {message}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number, 0 when unknown.
+        line: u64,
+        /// What the CSV reader said.
+        message: String,
+    },
+    /// A required column is absent from the header.
+    #[error("{path}: header has no column `{column}` (found: {found})")]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column that was expected.
+        column: String,
+        /// The header that was found, comma-separated.
+        found: String,
+    },
+    /// A cell is empty.
+    #[error("{path}:{line}: column `{column}` is empty")]
+    EmptyValue {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The column.
+        column: String,
+    },
+    /// A cell does not parse as the expected type.
+    #[error("{path}:{line}: column `{column}` = {value:?} is not {expected}")]
+    BadValue {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The column.
+        column: String,
+        /// The raw text of the cell.
+        value: String,
+        /// What it should have been, e.g. "a finite number".
+        expected: &'static str,
+    },
+    /// A number lies outside the documented range of its column.
+    #[error("{path}:{line}: column `{column}` = {value:?} is outside {min}..={max}")]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The column.
+        column: String,
+        /// The raw text of the cell.
+        value: String,
+        /// Lowest allowed value.
+        min: f64,
+        /// Highest allowed value.
+        max: f64,
+    },
+    /// Two files that must describe the same tracks do not.
+    #[error("{path}: {message}")]
+    Mismatch {
+        /// The file found inconsistent.
+        path: PathBuf,
+        /// What disagrees.
+        message: String,
+    },
+    /// A zip archive could not be read.
+    #[error("{path}: not a readable zip archive: {message}")]
+    Zip {
+        /// The archive.
+        path: PathBuf,
+        /// What the zip reader said.
+        message: String,
+    },
+    /// A request for a matrix, split or scaler that cannot be met.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl DatasetError {
+    /// The 1-based line of the offending row, for errors that have one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            DatasetError::Csv { line, .. }
+            | DatasetError::EmptyValue { line, .. }
+            | DatasetError::BadValue { line, .. }
+            | DatasetError::OutOfRange { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}
