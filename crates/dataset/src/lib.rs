@@ -21,6 +21,7 @@ pub mod features;
 pub mod load;
 pub mod matrix;
 pub mod read;
+pub mod scale;
 pub mod validate;
 
 pub use data_dir::DataDir;
@@ -28,3 +29,4 @@ pub use error::DatasetError;
 pub use features::{AnalysisSummary, AudioFeature, AudioFeatures, Labels, Track, ANALYSIS_DIM};
 pub use matrix::{valence, Column, FeatureSet};
 pub use read::{Loaded, SkippedRow, Strictness};
+pub use scale::{MinMaxScaler, StandardScaler};
