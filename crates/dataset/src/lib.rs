@@ -20,13 +20,15 @@ pub mod error;
 pub mod features;
 pub mod load;
 pub mod matrix;
+pub mod prepare;
 pub mod read;
 pub mod scale;
 pub mod validate;
 
 pub use data_dir::DataDir;
-pub use error::DatasetError;
+pub use error::{DatasetError, ErrorKind};
 pub use features::{AnalysisSummary, AudioFeature, AudioFeatures, Labels, Track, ANALYSIS_DIM};
 pub use matrix::{valence, Column, FeatureSet};
+pub use prepare::{dedup_by_id, drop_repeated_ids, exclude_ids, Identified};
 pub use read::{Loaded, SkippedRow, Strictness};
 pub use scale::{MinMaxScaler, StandardScaler};
