@@ -16,6 +16,7 @@
 //! ```
 
 pub mod data_dir;
+pub mod encode;
 pub mod error;
 pub mod features;
 pub mod load;
@@ -23,12 +24,16 @@ pub mod matrix;
 pub mod prepare;
 pub mod read;
 pub mod scale;
+pub mod split;
+pub mod summary;
 pub mod validate;
 
 pub use data_dir::DataDir;
+pub use encode::{LabelEncoder, OneHotEncoder};
 pub use error::{DatasetError, ErrorKind};
 pub use features::{AnalysisSummary, AudioFeature, AudioFeatures, Labels, Track, ANALYSIS_DIM};
 pub use matrix::{valence, Column, FeatureSet};
 pub use prepare::{dedup_by_id, drop_repeated_ids, exclude_ids, Identified};
 pub use read::{Loaded, SkippedRow, Strictness};
 pub use scale::{MinMaxScaler, StandardScaler};
+pub use split::{TrainTest, TrainValidationTest};

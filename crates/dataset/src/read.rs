@@ -431,3 +431,122 @@ fn describe_csv_error(kind: &csv::ErrorKind) -> String {
 pub(crate) fn header_has(row: &Row<'_>, column: &str) -> bool {
     row.header.has(column)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::feature_range;
+    use crate::AudioFeature;
+
+    fn load(text: &[u8], strictness: Strictness) -> Result<Loaded<f64>, DatasetError> {
+        let path = Path::new("fixture.csv");
+        let spec = TableSpec {
+            path,
+            delimiter: b',',
+            required: &["id", "energy"],
+            strictness,
+        };
+        read_table(text, &spec, |row| {
+            row.spotify_id("id")?;
+            row.number("energy", feature_range(AudioFeature::Energy))
+        })
+    }
+
+    const ID: &str = "5aAx2yezTd8zXrkmtKl66Z";
+
+    #[test]
+    fn crlf_and_multi_line_fields_keep_true_line_numbers() {
+        let text = format!("id,energy,note\r\n{ID},0.5,\"two\r\nlines\"\r\n{ID},x,ok\r\n");
+        match load(text.as_bytes(), Strictness::Strict) {
+            Err(DatasetError::BadValue {
+                line,
+                column,
+                value,
+                ..
+            }) => {
+                assert_eq!((line, column.as_str(), value.as_str()), (4, "energy", "x"));
+            }
+            other => panic!("expected BadValue, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_cell_is_reported_with_line_and_column() {
+        let text = format!("id,energy\n{ID},0.5\n{ID},\n");
+        match load(text.as_bytes(), Strictness::Strict) {
+            Err(DatasetError::EmptyValue { line, column, .. }) => {
+                assert_eq!((line, column.as_str()), (3, "energy"));
+            }
+            other => panic!("expected EmptyValue, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nan_is_not_a_finite_number() {
+        let text = format!("id,energy\n{ID},NaN\n");
+        match load(text.as_bytes(), Strictness::Strict) {
+            Err(DatasetError::BadValue {
+                line,
+                column,
+                value,
+                expected,
+                ..
+            }) => {
+                assert_eq!(
+                    (line, column.as_str(), value.as_str()),
+                    (2, "energy", "NaN")
+                );
+                assert_eq!(expected, "a finite number");
+            }
+            other => panic!("expected BadValue, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_field_count_is_a_csv_error_on_its_line() {
+        let text = format!("id,energy\n{ID},0.5\n{ID},0.5,extra\n");
+        match load(text.as_bytes(), Strictness::Strict) {
+            Err(DatasetError::Csv { line, .. }) => assert_eq!(line, 3),
+            other => panic!("expected Csv, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_a_csv_error_on_their_line() {
+        let mut text = format!("id,energy\n{ID},0.5\n").into_bytes();
+        text.extend_from_slice(b"\xff\xfe,0.5\n");
+        match load(&text, Strictness::Strict) {
+            Err(DatasetError::Csv { line, .. }) => assert_eq!(line, 3),
+            other => panic!("expected Csv, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_header_and_missing_column_are_errors() {
+        assert!(matches!(
+            load(b"", Strictness::Strict),
+            Err(DatasetError::Csv { line: 1, .. })
+        ));
+        match load(
+            format!("id,valence\n{ID},0.5\n").as_bytes(),
+            Strictness::Strict,
+        ) {
+            Err(DatasetError::MissingColumn { column, .. }) => assert_eq!(column, "energy"),
+            other => panic!("expected MissingColumn, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lenient_mode_skips_bad_rows_and_counts_them_by_kind() {
+        let text = format!("id,energy\n{ID},0.5\n{ID},\n{ID},2\nshort,0.1\n{ID},0.7,x\n{ID},0.9\n");
+        let loaded = load(text.as_bytes(), Strictness::Lenient).expect("lenient load");
+        assert_eq!(loaded.rows, vec![0.5, 0.9]);
+        let lines: Vec<u64> = loaded.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6]);
+        let counts = loaded.skip_counts();
+        assert_eq!(counts.get(&ErrorKind::EmptyValue), Some(&1));
+        assert_eq!(counts.get(&ErrorKind::OutOfRange), Some(&1));
+        assert_eq!(counts.get(&ErrorKind::BadValue), Some(&1));
+        assert_eq!(counts.get(&ErrorKind::Csv), Some(&1));
+    }
+}
