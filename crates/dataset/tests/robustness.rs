@@ -28,12 +28,15 @@ fn real_data() -> Option<PathBuf> {
     }
 }
 
+/// Loads a data set and measures what it loaded.
+type Measure = Box<dyn Fn(&DataDir, Strictness) -> Result<usize, DatasetError>>;
+
 /// A loader under test: the files it reads and a measure of what it loaded (rows, plus rows
 /// enriched from an auxiliary file, so that damage to that file shows too).
 struct Loader {
     name: &'static str,
     files: Vec<String>,
-    run: Box<dyn Fn(&DataDir, Strictness) -> Result<usize, DatasetError>>,
+    run: Measure,
 }
 
 fn loaders() -> Vec<Loader> {
