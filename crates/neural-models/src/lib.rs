@@ -32,10 +32,18 @@
 //! # }
 //! ```
 //!
+//! `save` writes `model.json` (format tag, task, architecture, scaler, feature names, history,
+//! best epoch, and the size and hash of the weights) and `model.safetensors` (the `VarStore`,
+//! batch-norm statistics included); each file is written to a temporary name and renamed.
+//! `load` checks the tag, the task and the hash before it touches libtorch, so a missing,
+//! truncated or foreign file is an error naming that file.
+//!
 //! A run is reproducible on the CPU for a given seed: the seed fixes the validation split
 //! ([`holdout`]), the initial weights, the batch order and the dropout masks. libtorch's random
 //! generator is process-wide, so the crate reseeds it under a lock whenever a fit draws from it;
 //! [`TrainingParams::threads`] is process-wide too.
+
+#![warn(missing_docs)]
 
 mod classifier;
 mod config;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
+use tch::Device;
 
 use dataset::StandardScaler;
 
@@ -132,10 +133,25 @@ fn save_paths(path: &Path) -> Result<(PathBuf, PathBuf), NeuralError> {
 /// Saves `network` (see the `save` methods of the models for the layout).
 pub(crate) fn save(network: &FittedNetwork, path: &Path) -> Result<PathBuf, NeuralError> {
     let (json_path, weights_path) = save_paths(path)?;
+    // Weights are written from the CPU, whatever device the model lives on.
+    let mut cpu_store;
+    let store = if network.vs.device() == Device::Cpu {
+        &network.vs
+    } else {
+        cpu_store = VarStore::new(Device::Cpu);
+        Network::build(
+            &cpu_store,
+            &network.config,
+            network.n_inputs,
+            network.task.n_outputs(),
+            Initialise::Zeros,
+        )?;
+        cpu_store.copy(&network.vs)?;
+        &cpu_store
+    };
     let mut weights_bytes = Vec::new();
     write_atomically(&weights_path, WEIGHTS_EXTENSION, |temp| {
-        network
-            .vs
+        store
             .save(temp)
             .map_err(|error| bad_file(temp, format!("writing the weights: {error}")))?;
         weights_bytes = fs::read(temp).map_err(io_error(temp))?;

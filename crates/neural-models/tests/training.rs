@@ -344,3 +344,21 @@ fn trainers_meet_the_workspace_fit_predict_bounds() {
     assert_eq!(predictions.len(), 64);
     let _: Option<MlpRegressor> = None;
 }
+
+#[test]
+fn concurrent_fits_with_one_seed_match_a_sequential_fit() {
+    let (x, y) = sigmoid_problem(300, 0.05, 13);
+    let params = small_regressor(vec![16])
+        .config(MlpConfig::new(vec![16]).dropout(0.3))
+        .max_epochs(4)
+        .seed(5);
+    let data = DatasetBase::new(x.clone(), y);
+    let alone = params.fit(&data).unwrap().predict(&x);
+    let together: Vec<Array1<f64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| params.fit(&data).unwrap().predict(&x)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(together.iter().all(|predictions| *predictions == alone));
+}
