@@ -25,7 +25,9 @@ pub struct MinMaxScaler {
 
 fn check_fit_input(x: ArrayView2<'_, f64>) -> Result<(), DatasetError> {
     if x.nrows() == 0 {
-        return Err(DatasetError::Invalid("cannot fit a scaler on zero rows".into()));
+        return Err(DatasetError::Invalid(
+            "cannot fit a scaler on zero rows".into(),
+        ));
     }
     if x.iter().any(|v| !v.is_finite()) {
         return Err(DatasetError::Invalid(
@@ -58,7 +60,9 @@ impl StandardScaler {
     /// Learns each column's mean and standard deviation (population, ddof = 0).
     pub fn fit(x: ArrayView2<'_, f64>) -> Result<StandardScaler, DatasetError> {
         check_fit_input(x)?;
-        let mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(x.ncols()));
+        let mean = x
+            .mean_axis(Axis(0))
+            .unwrap_or_else(|| Array1::zeros(x.ncols()));
         let scale = x.std_axis(Axis(0), 0.0).mapv(nonzero);
         Ok(StandardScaler { mean, scale })
     }
@@ -117,7 +121,10 @@ mod tests {
     fn min_max_scaler_maps_training_range_to_unit_interval() {
         let x = array![[2.0], [4.0], [6.0]];
         let scaler = MinMaxScaler::fit(x.view()).unwrap();
-        assert_eq!(scaler.transform(x.view()).unwrap(), array![[0.0], [0.5], [1.0]]);
+        assert_eq!(
+            scaler.transform(x.view()).unwrap(),
+            array![[0.0], [0.5], [1.0]]
+        );
     }
 
     #[test]

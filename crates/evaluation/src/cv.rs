@@ -117,7 +117,10 @@ where
     P::Object: PredictInplace<Array2<f64>, Array1<f64>>,
     E: std::error::Error + From<linfa::Error>,
 {
-    let train = DatasetBase::new(x.select(Axis(0), &fold.train), y.select(Axis(0), &fold.train));
+    let train = DatasetBase::new(
+        x.select(Axis(0), &fold.train),
+        y.select(Axis(0), &fold.train),
+    );
     let model = params.fit(&train).map_err(|e| e.to_string())?;
     let test = x.select(Axis(0), &fold.test);
     let mut predicted = model.default_target(&test);

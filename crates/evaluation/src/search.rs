@@ -154,7 +154,11 @@ impl Search {
             .iter()
             .map(|params| {
                 P::from_params(params).map_err(|e| {
-                    EvalError::Invalid(format!("search `{}`: {}: {e}", self.label, describe(params)))
+                    EvalError::Invalid(format!(
+                        "search `{}`: {}: {e}",
+                        self.label,
+                        describe(params)
+                    ))
                 })
             })
             .collect::<Result<Vec<P>, _>>()?;

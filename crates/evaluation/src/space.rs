@@ -104,7 +104,10 @@ impl Domain {
             Domain::Choice(values) => {
                 // An empty choice is refused by the searches before sampling.
                 let index = rng.gen_range(0..values.len().max(1));
-                values.get(index).cloned().unwrap_or(Value::Text(String::new()))
+                values
+                    .get(index)
+                    .cloned()
+                    .unwrap_or(Value::Text(String::new()))
             }
             Domain::Int { low, high, log } => {
                 if *log && *low > 0 {
@@ -160,7 +163,8 @@ impl SearchSpace {
 
     /// Adds a whole number in `low..=high`.
     pub fn int(mut self, name: &str, low: i64, high: i64, log: bool) -> Self {
-        self.params.push((name.into(), Domain::Int { low, high, log }));
+        self.params
+            .push((name.into(), Domain::Int { low, high, log }));
         self
     }
 
@@ -307,12 +311,19 @@ mod tests {
             .choice("w", [Value::Text("a".into()), Value::Text("b".into())]);
         let grid = space.grid(3);
         assert_eq!(grid.len(), 6);
-        assert!(grid.iter().any(|s| s["k"] == Value::Int(2) && s["w"] == Value::Text("b".into())));
+        assert!(grid
+            .iter()
+            .any(|s| s["k"] == Value::Int(2) && s["w"] == Value::Text("b".into())));
     }
 
     #[test]
     fn log_grid_spreads_geometrically() {
-        let values = Domain::Float { low: 0.01, high: 1.0, log: true }.grid(3);
+        let values = Domain::Float {
+            low: 0.01,
+            high: 1.0,
+            log: true,
+        }
+        .grid(3);
         match values[1] {
             Value::Float(v) => assert!((v - 0.1).abs() < 1e-12),
             _ => panic!("expected a float"),
@@ -321,7 +332,9 @@ mod tests {
 
     #[test]
     fn sampling_is_seeded_and_stays_in_range() {
-        let space = SearchSpace::new().float("lr", 1e-3, 1e-1, true).int("n", 5, 9, false);
+        let space = SearchSpace::new()
+            .float("lr", 1e-3, 1e-1, true)
+            .int("n", 5, 9, false);
         let draw = |seed| space.sample(20, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
         assert_eq!(draw(7), draw(7));
         assert_ne!(draw(7), draw(8));
