@@ -60,11 +60,17 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for SvrParams {
         let params = Svm::<f64, f64>::params()
             .c_svr(self.c, Some(self.epsilon))
             .gaussian_kernel(1.0 / self.gamma)
+            // libsvm's stopping tolerance: linfa's default (1e-7) is far slower for no gain in MAE.
+            // Shrinking stays off: linfa-svm 0.8.1 indexes out of bounds with it in regression.
+            .eps(1e-3)
             .check()
             .map_err(|e| ModelError::Svm(e.to_string()))?;
-        let model = params
-            .fit(dataset)
-            .map_err(|e| ModelError::Svm(e.to_string()))?;
+        // linfa-svm can panic inside its solver; keep that from unwinding through callers.
+        let fitted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| params.fit(dataset)));
+        let model = match fitted {
+            Ok(result) => result.map_err(|e| ModelError::Svm(e.to_string()))?,
+            Err(_) => return Err(ModelError::Svm("the linfa-svm solver panicked".into())),
+        };
         Ok(Svr {
             n_features: x.ncols(),
             model,
