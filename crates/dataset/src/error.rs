@@ -103,7 +103,59 @@ pub enum DatasetError {
     Invalid(String),
 }
 
+/// The kind of a [`DatasetError`], without its details: what lenient loads count skips by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// [`DatasetError::MissingDataDir`].
+    MissingDataDir,
+    /// [`DatasetError::Io`].
+    Io,
+    /// [`DatasetError::Csv`].
+    Csv,
+    /// [`DatasetError::MissingColumn`].
+    MissingColumn,
+    /// [`DatasetError::EmptyValue`].
+    EmptyValue,
+    /// [`DatasetError::BadValue`].
+    BadValue,
+    /// [`DatasetError::OutOfRange`].
+    OutOfRange,
+    /// [`DatasetError::Mismatch`].
+    Mismatch,
+    /// [`DatasetError::Zip`].
+    Zip,
+    /// [`DatasetError::Invalid`].
+    Invalid,
+}
+
 impl DatasetError {
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            DatasetError::MissingDataDir { .. } => ErrorKind::MissingDataDir,
+            DatasetError::Io { .. } => ErrorKind::Io,
+            DatasetError::Csv { .. } => ErrorKind::Csv,
+            DatasetError::MissingColumn { .. } => ErrorKind::MissingColumn,
+            DatasetError::EmptyValue { .. } => ErrorKind::EmptyValue,
+            DatasetError::BadValue { .. } => ErrorKind::BadValue,
+            DatasetError::OutOfRange { .. } => ErrorKind::OutOfRange,
+            DatasetError::Mismatch { .. } => ErrorKind::Mismatch,
+            DatasetError::Zip { .. } => ErrorKind::Zip,
+            DatasetError::Invalid(_) => ErrorKind::Invalid,
+        }
+    }
+
+    /// The column of the offending cell, for errors that have one.
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            DatasetError::MissingColumn { column, .. }
+            | DatasetError::EmptyValue { column, .. }
+            | DatasetError::BadValue { column, .. }
+            | DatasetError::OutOfRange { column, .. } => Some(column),
+            _ => None,
+        }
+    }
+
     /// The 1-based line of the offending row, for errors that have one.
     pub fn line(&self) -> Option<u64> {
         match self {

@@ -1,10 +1,10 @@
 //! Reading a delimited table row by row, with errors that name file, line, column and value.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::error::DatasetError;
+use crate::error::{DatasetError, ErrorKind};
 use crate::validate::Range;
 
 /// What a loader does with a row that fails validation.
@@ -35,9 +35,50 @@ pub struct SkippedRow {
     pub line: u64,
     /// Why it was skipped: the message the strict mode would have failed with.
     pub reason: String,
+    /// The kind of error that made it skipped.
+    pub kind: ErrorKind,
+    /// The offending column, when the error names one.
+    pub column: Option<String>,
+}
+
+impl SkippedRow {
+    /// The record of a row skipped because of `error`.
+    pub fn from_error(path: &Path, error: &DatasetError) -> SkippedRow {
+        SkippedRow {
+            path: path.to_path_buf(),
+            line: error.line().unwrap_or(0),
+            reason: error.to_string(),
+            kind: error.kind(),
+            column: error.column().map(str::to_string),
+        }
+    }
+}
+
+impl<T> Default for Loaded<T> {
+    fn default() -> Self {
+        Loaded {
+            rows: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
 }
 
 impl<T> Loaded<T> {
+    /// Appends the rows and skips of another load, e.g. of the next file of a multi-file set.
+    pub fn append(&mut self, mut other: Loaded<T>) {
+        self.rows.append(&mut other.rows);
+        self.skipped.append(&mut other.skipped);
+    }
+
+    /// How many rows were skipped for each kind of error, e.g. to report a lenient load.
+    pub fn skip_counts(&self) -> BTreeMap<ErrorKind, usize> {
+        let mut counts = BTreeMap::new();
+        for skipped in &self.skipped {
+            *counts.entry(skipped.kind).or_insert(0) += 1;
+        }
+        counts
+    }
+
     /// Rows kept, as a convenience.
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -90,9 +131,40 @@ pub(crate) struct Row<'a> {
 }
 
 impl Row<'_> {
-    /// The 1-based line of this row.
-    pub(crate) fn line(&self) -> u64 {
-        self.line
+    /// The raw text of a cell, possibly empty: for free text such as names.
+    pub(crate) fn free_text(&self, column: &str) -> Result<&str, DatasetError> {
+        let index = self.header.position(column)?;
+        Ok(self.record.get(index).unwrap_or("").trim())
+    }
+
+    /// A whole number within `range`, or `None` when the cell is empty or one of `missing`
+    /// (e.g. `nan`, which some exports write for "no value").
+    pub(crate) fn optional_integer(
+        &self,
+        column: &str,
+        range: Range,
+        missing: &[&str],
+    ) -> Result<Option<i64>, DatasetError> {
+        let text = self.free_text(column)?;
+        if text.is_empty() || missing.contains(&text) {
+            return Ok(None);
+        }
+        self.integer(column, range).map(Some)
+    }
+
+    /// A cell that must be one of `allowed`, returned as the matching allowed value.
+    pub(crate) fn one_of<'s>(
+        &self,
+        column: &str,
+        allowed: &[&'s str],
+        expected: &'static str,
+    ) -> Result<&'s str, DatasetError> {
+        let text = self.text(column)?;
+        allowed
+            .iter()
+            .find(|name| **name == text)
+            .copied()
+            .ok_or_else(|| self.bad(column, text, expected))
     }
 
     /// The raw text of a cell, which must not be empty.
@@ -207,13 +279,26 @@ pub(crate) fn open(path: &Path) -> Result<std::fs::File, DatasetError> {
 
 /// Reads every row of a table, turning each into a `T` with `parse`.
 pub(crate) fn read_table<R: Read, T>(
-    input: R,
+    mut input: R,
     spec: &TableSpec<'_>,
     mut parse: impl FnMut(&Row<'_>) -> Result<T, DatasetError>,
 ) -> Result<Loaded<T>, DatasetError> {
     let path = spec.path.to_path_buf();
-    let csv_error = |error: csv::Error| {
-        let line = error.position().map(|p| p.line()).unwrap_or(0);
+    // The whole table is read first so that line numbers can be counted from the bytes: the
+    // csv reader's own line count lags one line behind in files with CRLF line ends.
+    let mut data = Vec::new();
+    input
+        .read_to_end(&mut data)
+        .map_err(|source| DatasetError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    let mut lines = LineCounter::new(&data);
+    let csv_error = |error: csv::Error, lines: &mut LineCounter<'_>| {
+        let line = error
+            .position()
+            .map(|p| lines.line_at(p.byte()))
+            .unwrap_or(0);
         match error.into_kind() {
             csv::ErrorKind::Io(source) => DatasetError::Io {
                 path: path.clone(),
@@ -230,10 +315,10 @@ pub(crate) fn read_table<R: Read, T>(
         .delimiter(spec.delimiter)
         .has_headers(true)
         .flexible(false)
-        .from_reader(input);
+        .from_reader(data.as_slice());
     let names: Vec<String> = reader
         .headers()
-        .map_err(csv_error)?
+        .map_err(|error| csv_error(error, &mut lines))?
         .iter()
         .map(|name| name.trim().trim_start_matches('\u{feff}').to_string())
         .collect();
@@ -257,16 +342,16 @@ pub(crate) fn read_table<R: Read, T>(
     for column in spec.required {
         header.position(column)?;
     }
-    let mut loaded = Loaded {
-        rows: Vec::new(),
-        skipped: Vec::new(),
-    };
+    let mut loaded = Loaded::default();
     let mut record = csv::StringRecord::new();
     loop {
         let outcome = match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map(|p| p.line()).unwrap_or(0);
+                let line = record
+                    .position()
+                    .map(|p| lines.line_at(p.byte()))
+                    .unwrap_or(0);
                 parse(&Row {
                     header: &header,
                     record: &record,
@@ -274,21 +359,62 @@ pub(crate) fn read_table<R: Read, T>(
                 })
             }
             Err(error) if matches!(error.kind(), csv::ErrorKind::Io(_)) => {
-                return Err(csv_error(error))
+                return Err(csv_error(error, &mut lines))
             }
-            Err(error) => Err(csv_error(error)),
+            Err(error) => Err(csv_error(error, &mut lines)),
         };
         match (outcome, spec.strictness) {
             (Ok(row), _) => loaded.rows.push(row),
             (Err(error), Strictness::Strict) => return Err(error),
-            (Err(error), Strictness::Lenient) => loaded.skipped.push(SkippedRow {
-                path: path.clone(),
-                line: error.line().unwrap_or(0),
-                reason: error.to_string(),
-            }),
+            (Err(error), Strictness::Lenient) => {
+                loaded.skipped.push(SkippedRow::from_error(&path, &error))
+            }
         }
     }
     Ok(loaded)
+}
+
+/// Turns byte offsets of record starts into 1-based line numbers, scanning forward only.
+struct LineCounter<'a> {
+    data: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        LineCounter {
+            data,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record that starts at `byte`. A record never starts with a line end,
+    /// so line ends at `byte` (the `\n` of a CRLF the reader has not consumed yet) are skipped.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.data.len());
+        while let Some(b'\r' | b'\n') = self.data.get(start) {
+            start += 1;
+        }
+        if start < self.offset {
+            // Not expected (records come in order), but stay correct if it happens.
+            self.offset = 0;
+            self.line = 1;
+        }
+        let newlines = self
+            .data
+            .get(self.offset..start)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.line += newlines as u64;
+        self.offset = start;
+        self.line
+    }
 }
 
 fn describe_csv_error(kind: &csv::ErrorKind) -> String {
@@ -304,4 +430,123 @@ fn describe_csv_error(kind: &csv::ErrorKind) -> String {
 /// Lets the header be inspected by loaders that accept several layouts.
 pub(crate) fn header_has(row: &Row<'_>, column: &str) -> bool {
     row.header.has(column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::feature_range;
+    use crate::AudioFeature;
+
+    fn load(text: &[u8], strictness: Strictness) -> Result<Loaded<f64>, DatasetError> {
+        let path = Path::new("fixture.csv");
+        let spec = TableSpec {
+            path,
+            delimiter: b',',
+            required: &["id", "energy"],
+            strictness,
+        };
+        read_table(text, &spec, |row| {
+            row.spotify_id("id")?;
+            row.number("energy", feature_range(AudioFeature::Energy))
+        })
+    }
+
+    const ID: &str = "5aAx2yezTd8zXrkmtKl66Z";
+
+    #[test]
+    fn crlf_and_multi_line_fields_keep_true_line_numbers() {
+        let text = format!("id,energy,note\r\n{ID},0.5,\"two\r\nlines\"\r\n{ID},x,ok\r\n");
+        match load(text.as_bytes(), Strictness::Strict) {
+            Err(DatasetError::BadValue {
+                line,
+                column,
+                value,
+                ..
+            }) => {
+                assert_eq!((line, column.as_str(), value.as_str()), (4, "energy", "x"));
+            }
+            other => panic!("expected BadValue, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_cell_is_reported_with_line_and_column() {
+        let text = format!("id,energy\n{ID},0.5\n{ID},\n");
+        match load(text.as_bytes(), Strictness::Strict) {
+            Err(DatasetError::EmptyValue { line, column, .. }) => {
+                assert_eq!((line, column.as_str()), (3, "energy"));
+            }
+            other => panic!("expected EmptyValue, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nan_is_not_a_finite_number() {
+        let text = format!("id,energy\n{ID},NaN\n");
+        match load(text.as_bytes(), Strictness::Strict) {
+            Err(DatasetError::BadValue {
+                line,
+                column,
+                value,
+                expected,
+                ..
+            }) => {
+                assert_eq!(
+                    (line, column.as_str(), value.as_str()),
+                    (2, "energy", "NaN")
+                );
+                assert_eq!(expected, "a finite number");
+            }
+            other => panic!("expected BadValue, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_field_count_is_a_csv_error_on_its_line() {
+        let text = format!("id,energy\n{ID},0.5\n{ID},0.5,extra\n");
+        match load(text.as_bytes(), Strictness::Strict) {
+            Err(DatasetError::Csv { line, .. }) => assert_eq!(line, 3),
+            other => panic!("expected Csv, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_a_csv_error_on_their_line() {
+        let mut text = format!("id,energy\n{ID},0.5\n").into_bytes();
+        text.extend_from_slice(b"\xff\xfe,0.5\n");
+        match load(&text, Strictness::Strict) {
+            Err(DatasetError::Csv { line, .. }) => assert_eq!(line, 3),
+            other => panic!("expected Csv, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_header_and_missing_column_are_errors() {
+        assert!(matches!(
+            load(b"", Strictness::Strict),
+            Err(DatasetError::Csv { line: 1, .. })
+        ));
+        match load(
+            format!("id,valence\n{ID},0.5\n").as_bytes(),
+            Strictness::Strict,
+        ) {
+            Err(DatasetError::MissingColumn { column, .. }) => assert_eq!(column, "energy"),
+            other => panic!("expected MissingColumn, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lenient_mode_skips_bad_rows_and_counts_them_by_kind() {
+        let text = format!("id,energy\n{ID},0.5\n{ID},\n{ID},2\nshort,0.1\n{ID},0.7,x\n{ID},0.9\n");
+        let loaded = load(text.as_bytes(), Strictness::Lenient).expect("lenient load");
+        assert_eq!(loaded.rows, vec![0.5, 0.9]);
+        let lines: Vec<u64> = loaded.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6]);
+        let counts = loaded.skip_counts();
+        assert_eq!(counts.get(&ErrorKind::EmptyValue), Some(&1));
+        assert_eq!(counts.get(&ErrorKind::OutOfRange), Some(&1));
+        assert_eq!(counts.get(&ErrorKind::BadValue), Some(&1));
+        assert_eq!(counts.get(&ErrorKind::Csv), Some(&1));
+    }
 }

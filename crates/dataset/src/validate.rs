@@ -54,3 +54,24 @@ pub const TIMBRE: Range = range(f64::MIN, f64::MAX);
 
 /// Range of a popularity score, track or artist.
 pub const POPULARITY: Range = range(0.0, 100.0);
+
+/// Range of a position in a weekly top-200 chart.
+pub const CHART_POSITION: Range = range(1.0, 200.0);
+
+/// Range of a weekly stream count: far above the largest real week (about 7.2e7 streams).
+pub const STREAMS: Range = range(0.0, 1e12);
+
+/// Range of `weeks_on_chart`: at most the weeks since streaming charts began.
+pub const WEEKS_ON_CHART: Range = range(1.0, 10_000.0);
+
+/// Range of a 0/1 flag such as the hits data's `target`.
+pub const FLAG: Range = range(0.0, 1.0);
+
+/// Range of `chorus_hit`, the start of the chorus in seconds: within the longest allowed track.
+pub const CHORUS_HIT: Range = range(0.0, 36_000.0);
+
+/// Range of `sections`, the number of sections of a track's audio analysis.
+pub const SECTIONS: Range = range(0.0, 100_000.0);
+
+/// Range of a decade of the hits data, `1960` ..= `2010`.
+pub const DECADE: Range = range(1960.0, 2010.0);

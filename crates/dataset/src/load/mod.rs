@@ -1,5 +1,10 @@
 //! Loaders, one module per shared data set.
 
+pub mod charts;
+pub mod genres;
+pub mod hits;
+pub mod moods;
+pub mod popularity;
 pub mod valence;
 
 use crate::error::DatasetError;
@@ -113,4 +118,23 @@ pub(crate) fn required_feature_columns(columns: &FeatureColumns) -> Vec<&'static
         required.push(F::TimeSignature.name());
     }
     required
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    //! Tiny data directories written for unit tests.
+
+    use crate::data_dir::DataDir;
+
+    /// A temporary data directory holding `files` (relative path, contents).
+    pub(crate) fn data_dir(files: &[(&str, &[u8])]) -> (tempfile::TempDir, DataDir) {
+        let temp = tempfile::tempdir().expect("temp dir");
+        for (relative, contents) in files {
+            let path = temp.path().join(relative);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, contents).expect("write fixture");
+        }
+        let dir = DataDir::at(temp.path()).expect("data dir");
+        (temp, dir)
+    }
 }
