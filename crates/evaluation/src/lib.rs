@@ -6,14 +6,20 @@
 //! Learners declare their search space next to themselves with [`SearchSpace`] and
 //! implement [`Tunable`].
 
+pub mod blend;
 pub mod cv;
 pub mod error;
+pub mod explain;
 pub mod metrics;
+pub mod plot;
+pub mod report;
 pub mod search;
 pub mod space;
 
+pub use blend::{blend, BlendResult};
 pub use cv::{cross_validate, CvOutcome, CvScores, Fold};
 pub use error::EvalError;
+pub use explain::{partial_dependence, permutation_importance, Importance, PartialDependence};
 pub use metrics::{mae, r2, regression_scores, rmse, RegressionScores};
 pub use search::{Search, SearchResult, Strategy, Trial};
 pub use space::{describe, Domain, ParamError, ParamSet, ParamSetExt, SearchSpace, Tunable, Value};
