@@ -182,6 +182,43 @@ pub fn stratified_k_fold<L: Ord>(
     folds_from(&assignment, k)
 }
 
+/// `k` folds in which every group of rows (same key in `groups`) falls in one test part whole,
+/// so near-copies of a row are never on both sides of a fold. Groups are shuffled, then dealt
+/// largest first to the fold with the fewest rows.
+pub fn group_k_fold<G: Ord>(
+    groups: &[G],
+    k: usize,
+    seed: u64,
+) -> Result<Vec<TrainTest>, DatasetError> {
+    check_folds(groups.len(), k)?;
+    let mut members: BTreeMap<&G, Vec<usize>> = BTreeMap::new();
+    for (row, group) in groups.iter().enumerate() {
+        members.entry(group).or_default().push(row);
+    }
+    let mut members: Vec<Vec<usize>> = members.into_values().collect();
+    if members.len() < k {
+        return Err(DatasetError::Invalid(format!(
+            "{} groups cannot fill {k} folds",
+            members.len()
+        )));
+    }
+    members.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    // Stable sort: equal sizes keep their shuffled order.
+    members.sort_by_key(|rows| std::cmp::Reverse(rows.len()));
+    let mut sizes = vec![0usize; k];
+    let mut assignment = vec![0; groups.len()];
+    for rows in members {
+        let fold = (0..k).min_by_key(|&f| (sizes[f], f)).unwrap_or(0);
+        sizes[fold] += rows.len();
+        for row in rows {
+            if let Some(slot) = assignment.get_mut(row) {
+                *slot = fold;
+            }
+        }
+    }
+    folds_from(&assignment, k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,5 +326,26 @@ mod tests {
         assert!(train_test_split(10, 1.0, 0).is_err());
         assert!(train_test_split(10, f64::NAN, 0).is_err());
         assert!(train_test_split(1, 0.5, 0).is_err());
+    }
+
+    #[test]
+    fn group_k_fold_keeps_each_group_in_one_test_part() {
+        let groups: Vec<usize> = (0..100).map(|i| i / 3).collect();
+        let folds = group_k_fold(&groups, 5, 7).unwrap();
+        let mut seen = vec![0; 100];
+        for fold in &folds {
+            for &row in &fold.test {
+                seen[row] += 1;
+                let partners = fold
+                    .test
+                    .iter()
+                    .filter(|&&r| groups[r] == groups[row])
+                    .count();
+                let size = groups.iter().filter(|&&g| g == groups[row]).count();
+                assert_eq!(partners, size, "group {} is split", groups[row]);
+            }
+            assert!((18..=22).contains(&fold.test.len()));
+        }
+        assert!(seen.iter().all(|&n| n == 1));
     }
 }

@@ -1,0 +1,191 @@
+//! k-nearest-neighbour regression by brute force (exact), parallel over query rows.
+
+use linfa::traits::{Fit, PredictInplace};
+use linfa::DatasetBase;
+use ndarray::{Array1, Array2, ArrayView1, Axis};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable, Value};
+
+use crate::boosting::to_usize;
+use crate::error::ModelError;
+
+/// How neighbours' targets are averaged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Weighting {
+    /// Plain mean.
+    Uniform,
+    /// Weighted by inverse distance (an exact match takes all the weight).
+    Distance,
+}
+
+/// Parameters of [`Knn`]. Use it inside [`crate::Scaled`]: distances need comparable columns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnnParams {
+    k: usize,
+    weighting: Weighting,
+}
+
+impl Default for KnnParams {
+    fn default() -> Self {
+        KnnParams::new()
+    }
+}
+
+impl KnnParams {
+    /// 10 neighbours, distance-weighted.
+    pub fn new() -> KnnParams {
+        KnnParams {
+            k: 10,
+            weighting: Weighting::Distance,
+        }
+    }
+
+    /// Number of neighbours.
+    pub fn k(mut self, k: usize) -> Self {
+        self.k = k;
+        self
+    }
+
+    /// How neighbours are averaged.
+    pub fn weighting(mut self, weighting: Weighting) -> Self {
+        self.weighting = weighting;
+        self
+    }
+}
+
+/// A fitted k-NN model: the training rows themselves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Knn {
+    params: KnnParams,
+    x: Array2<f64>,
+    y: Array1<f64>,
+}
+
+impl Fit<Array2<f64>, Array1<f64>, ModelError> for KnnParams {
+    type Object = Knn;
+
+    fn fit(&self, dataset: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<Knn, ModelError> {
+        if self.k == 0 {
+            return Err(ModelError::InvalidParams("k must be at least 1".into()));
+        }
+        let (x, y) = (dataset.records(), dataset.targets());
+        if x.nrows() < self.k || x.nrows() != y.len() {
+            return Err(ModelError::InvalidData(format!(
+                "k-NN with k = {} needs at least k rows with one target each ({} rows, {} targets)",
+                self.k,
+                x.nrows(),
+                y.len()
+            )));
+        }
+        Ok(Knn {
+            params: self.clone(),
+            x: x.clone(),
+            y: y.clone(),
+        })
+    }
+}
+
+impl Knn {
+    fn predict_row(&self, row: ArrayView1<'_, f64>) -> f64 {
+        let mut nearest: Vec<(f64, usize)> = self
+            .x
+            .axis_iter(Axis(0))
+            .enumerate()
+            .map(|(i, train)| {
+                let d: f64 = train.iter().zip(row).map(|(a, b)| (a - b) * (a - b)).sum();
+                (d, i)
+            })
+            .collect();
+        let k = self.params.k.min(nearest.len());
+        nearest.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
+        let nearest = &nearest[..k];
+        match self.params.weighting {
+            Weighting::Uniform => nearest.iter().map(|&(_, i)| self.y[i]).sum::<f64>() / k as f64,
+            Weighting::Distance => {
+                if let Some(&(_, i)) = nearest.iter().find(|(d, _)| *d == 0.0) {
+                    return self.y[i];
+                }
+                let (sum, weight) = nearest.iter().fold((0.0, 0.0), |(s, w), &(d, i)| {
+                    let weight = 1.0 / d.sqrt();
+                    (s + weight * self.y[i], w + weight)
+                });
+                sum / weight
+            }
+        }
+    }
+}
+
+impl PredictInplace<Array2<f64>, Array1<f64>> for Knn {
+    fn predict_inplace(&self, x: &Array2<f64>, y: &mut Array1<f64>) {
+        if x.ncols() != self.x.ncols() || y.len() != x.nrows() {
+            y.fill(f64::NAN);
+            return;
+        }
+        let values: Vec<f64> = x
+            .axis_iter(Axis(0))
+            .into_par_iter()
+            .map(|row| self.predict_row(row))
+            .collect();
+        y.assign(&Array1::from(values));
+    }
+
+    fn default_target(&self, x: &Array2<f64>) -> Array1<f64> {
+        Array1::zeros(x.nrows())
+    }
+}
+
+impl Tunable for KnnParams {
+    type Error = ModelError;
+
+    fn search_space() -> SearchSpace {
+        SearchSpace::new().int("k", 3, 60, true).choice(
+            "weighting",
+            ["uniform", "distance"].map(|w| Value::Text(w.into())),
+        )
+    }
+
+    fn from_params(params: &ParamSet) -> Result<Self, ModelError> {
+        let weighting = match params.text_or("weighting", "distance")? {
+            "uniform" => Weighting::Uniform,
+            "distance" => Weighting::Distance,
+            other => {
+                return Err(ModelError::InvalidParams(format!(
+                    "weighting must be uniform or distance, not {other:?}"
+                )))
+            }
+        };
+        Ok(KnnParams {
+            k: to_usize(params.int_or("k", 10)?, "k")?,
+            weighting,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linfa::traits::Predict;
+    use ndarray::array;
+
+    #[test]
+    fn knn_averages_the_nearest_targets() {
+        let x = array![[0.0], [1.0], [2.0], [10.0]];
+        let y = array![0.0, 1.0, 2.0, 10.0];
+        let model = KnnParams::new()
+            .k(2)
+            .weighting(Weighting::Uniform)
+            .fit(&DatasetBase::new(x, y))
+            .unwrap();
+        assert_eq!(model.predict(&array![[0.4], [9.0]]), array![0.5, 6.0]);
+    }
+
+    #[test]
+    fn distance_weighting_returns_exact_matches() {
+        let x = array![[0.0], [1.0], [2.0]];
+        let y = array![5.0, 7.0, 9.0];
+        let model = KnnParams::new().k(3).fit(&DatasetBase::new(x, y)).unwrap();
+        assert_eq!(model.predict(&array![[1.0]]), array![7.0]);
+    }
+}

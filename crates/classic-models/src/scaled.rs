@@ -1,0 +1,84 @@
+//! Standardising the inputs of any learner, with the scaler fitted on the training part only.
+
+use dataset::StandardScaler;
+use linfa::traits::{Fit, PredictInplace};
+use linfa::DatasetBase;
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+
+use evaluation::{ParamSet, SearchSpace, Tunable};
+
+use crate::error::ModelError;
+
+/// A learner whose inputs are standardised first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scaled<P> {
+    /// The wrapped learner.
+    pub inner: P,
+}
+
+impl<P> Scaled<P> {
+    /// Wraps `inner`.
+    pub fn new(inner: P) -> Scaled<P> {
+        Scaled { inner }
+    }
+}
+
+/// A fitted model with the scaler of its training data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScaledModel<M> {
+    /// Scaler fitted on the training rows.
+    pub scaler: StandardScaler,
+    /// The model fitted on the scaled rows.
+    pub model: M,
+}
+
+impl<P> Fit<Array2<f64>, Array1<f64>, ModelError> for Scaled<P>
+where
+    P: Fit<Array2<f64>, Array1<f64>, ModelError>,
+{
+    type Object = ScaledModel<P::Object>;
+
+    fn fit(
+        &self,
+        dataset: &DatasetBase<Array2<f64>, Array1<f64>>,
+    ) -> Result<Self::Object, ModelError> {
+        let scaler = StandardScaler::fit(dataset.records().view())?;
+        let scaled = DatasetBase::new(
+            scaler.transform(dataset.records().view())?,
+            dataset.targets().clone(),
+        );
+        Ok(ScaledModel {
+            model: self.inner.fit(&scaled)?,
+            scaler,
+        })
+    }
+}
+
+impl<M> PredictInplace<Array2<f64>, Array1<f64>> for ScaledModel<M>
+where
+    M: PredictInplace<Array2<f64>, Array1<f64>>,
+{
+    fn predict_inplace(&self, x: &Array2<f64>, y: &mut Array1<f64>) {
+        match self.scaler.transform(x.view()) {
+            Ok(scaled) => self.model.predict_inplace(&scaled, y),
+            Err(_) => y.fill(f64::NAN),
+        }
+    }
+
+    fn default_target(&self, x: &Array2<f64>) -> Array1<f64> {
+        Array1::zeros(x.nrows())
+    }
+}
+
+impl<P: Tunable<Error = ModelError>> Tunable for Scaled<P> {
+    type Error = ModelError;
+
+    fn search_space() -> SearchSpace {
+        P::search_space()
+    }
+
+    fn from_params(params: &ParamSet) -> Result<Self, ModelError> {
+        Ok(Scaled::new(P::from_params(params)?))
+    }
+}

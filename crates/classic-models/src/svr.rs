@@ -1,0 +1,139 @@
+//! Support vector regression with a Gaussian kernel, on linfa-svm.
+
+use linfa::prelude::ParamGuard;
+use linfa::traits::{Fit, PredictInplace};
+use linfa::DatasetBase;
+use linfa_svm::Svm;
+use ndarray::{Array1, Array2, Axis};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable};
+
+use crate::error::ModelError;
+
+/// Parameters of [`Svr`]: ε-SVR with kernel `exp(−gamma·|a − b|²)`. Use it inside
+/// [`crate::Scaled`]. Fitting builds the full kernel matrix: memory grows with rows².
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SvrParams {
+    /// Penalty on errors beyond `epsilon`.
+    pub c: f64,
+    /// Half-width of the tube in which errors cost nothing.
+    pub epsilon: f64,
+    /// Kernel width: larger is more local.
+    pub gamma: f64,
+    /// Fit on a seeded random sample of at most this many rows (`None`: all rows). Fitting time
+    /// grows faster than rows², so searches use a sample and the winner is refitted on all rows.
+    pub max_train_rows: Option<usize>,
+    /// Seed of that sample.
+    pub seed: u64,
+}
+
+impl Default for SvrParams {
+    fn default() -> Self {
+        SvrParams {
+            c: 1.0,
+            epsilon: 0.05,
+            gamma: 0.03,
+            max_train_rows: None,
+            seed: 0,
+        }
+    }
+}
+
+/// A fitted support vector regressor.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Svr {
+    n_features: usize,
+    model: Svm<f64, f64>,
+}
+
+impl Fit<Array2<f64>, Array1<f64>, ModelError> for SvrParams {
+    type Object = Svr;
+
+    fn fit(&self, dataset: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<Svr, ModelError> {
+        let positive = |v: f64| v > 0.0 && v.is_finite();
+        if !positive(self.c) || !positive(self.gamma) || !(self.epsilon >= 0.0) {
+            return Err(ModelError::InvalidParams(
+                "SVR needs c > 0, gamma > 0 and epsilon >= 0".into(),
+            ));
+        }
+        let (x, y) = (dataset.records(), dataset.targets());
+        if x.nrows() < 2 || x.nrows() != y.len() || x.iter().chain(y.iter()).any(|v| !v.is_finite())
+        {
+            return Err(ModelError::InvalidData(
+                "SVR needs at least 2 finite rows with one target each".into(),
+            ));
+        }
+        let sampled;
+        let dataset = match self.max_train_rows {
+            Some(limit) if limit < x.nrows() => {
+                let mut rows: Vec<usize> = (0..x.nrows()).collect();
+                rows.shuffle(&mut ChaCha8Rng::seed_from_u64(self.seed));
+                rows.truncate(limit.max(2));
+                sampled = DatasetBase::new(x.select(Axis(0), &rows), y.select(Axis(0), &rows));
+                &sampled
+            }
+            _ => dataset,
+        };
+        let params = Svm::<f64, f64>::params()
+            .c_svr(self.c, Some(self.epsilon))
+            .gaussian_kernel(1.0 / self.gamma)
+            // libsvm's stopping tolerance: linfa's default (1e-7) is far slower for no gain in MAE.
+            // Shrinking stays off: linfa-svm 0.8.1 indexes out of bounds with it in regression.
+            .eps(1e-3)
+            .check()
+            .map_err(|e| ModelError::Svm(e.to_string()))?;
+        // linfa-svm can panic inside its solver; keep that from unwinding through callers.
+        let fitted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| params.fit(dataset)));
+        let model = match fitted {
+            Ok(result) => result.map_err(|e| ModelError::Svm(e.to_string()))?,
+            Err(_) => return Err(ModelError::Svm("the linfa-svm solver panicked".into())),
+        };
+        Ok(Svr {
+            n_features: x.ncols(),
+            model,
+        })
+    }
+}
+
+impl PredictInplace<Array2<f64>, Array1<f64>> for Svr {
+    fn predict_inplace(&self, x: &Array2<f64>, y: &mut Array1<f64>) {
+        if x.ncols() == self.n_features && y.len() == x.nrows() {
+            self.model.predict_inplace(x, y);
+        } else {
+            y.fill(f64::NAN);
+        }
+    }
+
+    fn default_target(&self, x: &Array2<f64>) -> Array1<f64> {
+        Array1::zeros(x.nrows())
+    }
+}
+
+impl Tunable for SvrParams {
+    type Error = ModelError;
+
+    fn search_space() -> SearchSpace {
+        SearchSpace::new()
+            .float("c", 0.1, 10.0, true)
+            .float("epsilon", 0.01, 0.15, true)
+            .float("gamma", 0.003, 0.1, true)
+    }
+
+    fn from_params(params: &ParamSet) -> Result<Self, ModelError> {
+        let defaults = SvrParams::default();
+        Ok(SvrParams {
+            c: params.float_or("c", defaults.c)?,
+            epsilon: params.float_or("epsilon", defaults.epsilon)?,
+            gamma: params.float_or("gamma", defaults.gamma)?,
+            max_train_rows: match params.int_or("max_train_rows", 0)? {
+                0 => None,
+                rows => Some(crate::boosting::to_usize(rows, "max_train_rows")?),
+            },
+            seed: params.int_or("seed", 0)? as u64,
+        })
+    }
+}

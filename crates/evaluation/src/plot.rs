@@ -1,0 +1,363 @@
+//! PNG plots with plotters: predicted vs actual, residuals, importance, partial dependence,
+//! learning curves and confusion matrices.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::error::EvalError;
+use crate::explain::{Importance, PartialDependence};
+
+const WIDTH: u32 = 900;
+const HEIGHT: u32 = 640;
+
+fn draw_error(path: &Path, error: impl std::fmt::Display) -> EvalError {
+    EvalError::write(path, format!("could not draw the plot: {error}"))
+}
+
+/// Draws into a temporary file next to `path`, then renames it, so a reader never sees half a PNG.
+fn atomic_png(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
+) -> Result<(), EvalError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| EvalError::write(path, e))?;
+    }
+    let temporary = path.with_extension("png.partial");
+    {
+        let root = BitMapBackend::new(&temporary, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw_error(path, e))?;
+        draw(&root).map_err(|e| draw_error(path, e))?;
+        root.present().map_err(|e| draw_error(path, e))?;
+    }
+    // The bitmap backend only knows the file type from the extension, so rename afterwards.
+    std::fs::rename(&temporary, path).map_err(|e| EvalError::write(path, e))
+}
+
+fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (min, max) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !min.is_finite() {
+        return (0.0, 1.0);
+    }
+    if min == max {
+        return (min - 0.5, max + 0.5);
+    }
+    let pad = (max - min) * 0.05;
+    (min - pad, max + pad)
+}
+
+/// A scatter plot of predicted against true values, with the diagonal.
+pub fn predicted_vs_actual(
+    path: &Path,
+    title: &str,
+    truth: &[f64],
+    predicted: &[f64],
+) -> Result<(), EvalError> {
+    let (low, high) = bounds(truth.iter().chain(predicted).copied());
+    atomic_png(path, (HEIGHT, HEIGHT), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(low..high, low..high)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("true value")
+            .y_desc("predicted value")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(
+                truth
+                    .iter()
+                    .zip(predicted)
+                    .map(|(&t, &p)| Circle::new((t, p), 2, BLUE.mix(0.25).filled())),
+            )
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(LineSeries::new(
+                [(low, low), (high, high)],
+                RED.stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+/// A histogram of residuals (true − predicted).
+pub fn residuals(
+    path: &Path,
+    title: &str,
+    truth: &[f64],
+    predicted: &[f64],
+) -> Result<(), EvalError> {
+    let residuals: Vec<f64> = truth.iter().zip(predicted).map(|(t, p)| t - p).collect();
+    let (low, high) = bounds(residuals.iter().copied());
+    let bins = 40usize;
+    let width = (high - low) / bins as f64;
+    let mut counts = vec![0u32; bins];
+    for r in &residuals {
+        let bin = (((r - low) / width) as usize).min(bins - 1);
+        counts[bin] += 1;
+    }
+    let top = counts.iter().copied().max().unwrap_or(1) as f64 * 1.1;
+    atomic_png(path, (WIDTH, HEIGHT), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(low..high, 0.0..top)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("residual (true − predicted)")
+            .y_desc("tracks")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(counts.iter().enumerate().map(|(i, &c)| {
+                let x0 = low + i as f64 * width;
+                Rectangle::new(
+                    [(x0, 0.0), (x0 + width * 0.95, c as f64)],
+                    BLUE.mix(0.6).filled(),
+                )
+            }))
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+/// Horizontal bars of importance, with ± one standard deviation where given.
+pub fn importance(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    items: &[Importance],
+) -> Result<(), EvalError> {
+    let n = items.len().max(1);
+    let (low, high) = bounds(
+        items
+            .iter()
+            .flat_map(|i| [i.mean - i.sd, i.mean + i.sd, 0.0]),
+    );
+    let height = (60 + 26 * n as u32).max(300);
+    atomic_png(path, (WIDTH, height), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(150)
+            .build_cartesian_2d(low..high, 0.0..n as f64)
+            .map_err(|e| e.to_string())?;
+        let labels: Vec<String> = items.iter().map(|i| i.feature.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n)
+            .y_label_formatter(&|y| {
+                let index = n as f64 - y - 0.5;
+                if index >= 0.0 && (index.fract().abs() < 1e-6) {
+                    labels.get(index as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc(x_label)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(items.iter().enumerate().map(|(i, item)| {
+                let y = (n - i) as f64;
+                Rectangle::new(
+                    [(0.0, y - 0.85), (item.mean, y - 0.15)],
+                    GREEN.mix(0.7).filled(),
+                )
+            }))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| i.sd > 0.0)
+                    .map(|(i, item)| {
+                        let y = (n - i) as f64 - 0.5;
+                        PathElement::new(
+                            [(item.mean - item.sd, y), (item.mean + item.sd, y)],
+                            BLACK.stroke_width(2),
+                        )
+                    }),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+/// Small multiples of partial-dependence curves, one panel per feature.
+pub fn partial_dependence(
+    path: &Path,
+    title: &str,
+    curves: &[PartialDependence],
+) -> Result<(), EvalError> {
+    let columns = 3usize;
+    let rows = curves.len().div_ceil(columns).max(1);
+    let (low, high) = bounds(
+        curves
+            .iter()
+            .flat_map(|c| c.mean_prediction.iter().copied()),
+    );
+    atomic_png(path, (WIDTH + 300, 60 + 300 * rows as u32), |root| {
+        let root = root
+            .titled(title, ("sans-serif", 24))
+            .map_err(|e| e.to_string())?;
+        let panels = root.split_evenly((rows, columns));
+        for (panel, curve) in panels.iter().zip(curves) {
+            let (x_low, x_high) = bounds(curve.grid.iter().copied());
+            let mut chart = ChartBuilder::on(panel)
+                .caption(&curve.feature, ("sans-serif", 18))
+                .margin(8)
+                .x_label_area_size(30)
+                .y_label_area_size(45)
+                .build_cartesian_2d(x_low..x_high, low..high)
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .x_labels(5)
+                .y_labels(5)
+                .draw()
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(LineSeries::new(
+                    curve
+                        .grid
+                        .iter()
+                        .copied()
+                        .zip(curve.mean_prediction.iter().copied()),
+                    BLUE.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+}
+
+/// Lines of named series over epochs, such as training and validation loss.
+pub fn learning_curves(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    series: &[(&str, &[f64])],
+) -> Result<(), EvalError> {
+    let epochs = series
+        .iter()
+        .map(|(_, v)| v.len())
+        .max()
+        .unwrap_or(1)
+        .max(2);
+    let (low, high) = bounds(series.iter().flat_map(|(_, v)| v.iter().copied()));
+    let colours = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+    atomic_png(path, (WIDTH, HEIGHT), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(1.0..epochs as f64, low..high)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(y_label)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, (name, values)) in series.iter().enumerate() {
+            let colour = colours[i % colours.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    values.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)),
+                    colour.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+/// A confusion-matrix heatmap: rows are true classes, columns predicted, cells show counts and
+/// are shaded by the share of their row.
+pub fn confusion_matrix(
+    path: &Path,
+    title: &str,
+    classes: &[String],
+    counts: &[Vec<usize>],
+) -> Result<(), EvalError> {
+    let n = classes.len();
+    if n == 0 || counts.len() != n || counts.iter().any(|row| row.len() != n) {
+        return Err(EvalError::Invalid(format!(
+            "a confusion matrix over {n} classes needs {n}×{n} counts"
+        )));
+    }
+    let size = 160 + 90 * n as u32;
+    atomic_png(path, (size + 120, size), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(60)
+            .y_label_area_size(110)
+            .build_cartesian_2d(0..n, 0..n)
+            .map_err(|e| e.to_string())?;
+        let name = |i: &usize| classes.get(*i).cloned().unwrap_or_default();
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(n)
+            .y_labels(n)
+            .x_label_formatter(&name)
+            .y_label_formatter(&|i| name(&(n - 1 - i.min(&(n - 1)))))
+            .x_desc("predicted")
+            .y_desc("true")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (t, row) in counts.iter().enumerate() {
+            let total = row.iter().sum::<usize>().max(1) as f64;
+            for (p, &count) in row.iter().enumerate() {
+                let share = count as f64 / total;
+                let y = n - 1 - t;
+                let colour = RGBColor(
+                    255 - (share * 200.0) as u8,
+                    255 - (share * 120.0) as u8,
+                    255,
+                );
+                chart
+                    .draw_series([Rectangle::new([(p, y), (p + 1, y + 1)], colour.filled())])
+                    .map_err(|e| e.to_string())?;
+                chart
+                    .draw_series([Text::new(
+                        format!("{count}"),
+                        (p, y),
+                        ("sans-serif", 20).into_font().color(&BLACK),
+                    )])
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    })
+}
