@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cv::{check_folds, fit_predict_fold, CvScores, Fold};
 use crate::error::EvalError;
-use crate::space::{describe, ParamSet, SearchSpace, Tunable};
+use crate::space::{describe, ParamSet, SearchSpace, Tunable, Value};
 
 /// How candidates are drawn from the space.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,6 +39,7 @@ pub struct Search {
     strategy: Strategy,
     progress: bool,
     fixed: Vec<ParamSet>,
+    overrides: ParamSet,
 }
 
 /// One evaluated candidate.
@@ -84,6 +85,7 @@ impl Search {
             strategy: Strategy::Random { candidates, seed },
             progress: false,
             fixed: Vec::new(),
+            overrides: ParamSet::new(),
         }
     }
 
@@ -95,6 +97,7 @@ impl Search {
             strategy: Strategy::Grid { points },
             progress: false,
             fixed: Vec::new(),
+            overrides: ParamSet::new(),
         }
     }
 
@@ -107,6 +110,12 @@ impl Search {
     /// Also evaluates these parameter sets (e.g. the learner's defaults).
     pub fn including(mut self, params: ParamSet) -> Search {
         self.fixed.push(params);
+        self
+    }
+
+    /// Sets `name` to `value` in every candidate (e.g. fewer trees for a quick run).
+    pub fn overriding(mut self, name: &str, value: Value) -> Search {
+        self.overrides.insert(name.into(), value);
         self
     }
 
@@ -132,7 +141,14 @@ impl Search {
                 candidates.push(set);
             }
         }
-        Ok(candidates)
+        let mut unique: Vec<ParamSet> = Vec::with_capacity(candidates.len());
+        for mut set in candidates {
+            set.extend(self.overrides.clone());
+            if !unique.contains(&set) {
+                unique.push(set);
+            }
+        }
+        Ok(unique)
     }
 
     /// Evaluates every candidate on `folds`, all (candidate, fold) fits in parallel.
@@ -236,5 +252,83 @@ impl Search {
         }
         bar.set_prefix(self.label.clone());
         bar
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space::ParamSetExt;
+    use linfa::DatasetBase;
+    use ndarray::Axis;
+
+    /// Predicts `scale · x0`; the best `scale` is the one that generated the data.
+    #[derive(Clone)]
+    struct Scale(f64);
+    struct Fitted(f64);
+
+    impl Fit<Array2<f64>, Array1<f64>, linfa::Error> for Scale {
+        type Object = Fitted;
+        fn fit(&self, _: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<Fitted, linfa::Error> {
+            Ok(Fitted(self.0))
+        }
+    }
+
+    impl PredictInplace<Array2<f64>, Array1<f64>> for Fitted {
+        fn predict_inplace(&self, x: &Array2<f64>, y: &mut Array1<f64>) {
+            y.assign(&x.column(0).mapv(|v| v * self.0));
+        }
+        fn default_target(&self, x: &Array2<f64>) -> Array1<f64> {
+            Array1::zeros(x.nrows())
+        }
+    }
+
+    impl Tunable for Scale {
+        type Error = linfa::Error;
+        fn search_space() -> SearchSpace {
+            SearchSpace::new().float("scale", 0.0, 4.0, false)
+        }
+        fn from_params(params: &ParamSet) -> Result<Scale, linfa::Error> {
+            Ok(Scale(params.float_or("scale", 1.0).unwrap_or(1.0)))
+        }
+    }
+
+    fn problem() -> (Array2<f64>, Array1<f64>, Vec<Fold>) {
+        let x = Array2::from_shape_fn((60, 1), |(i, _)| i as f64 / 10.0);
+        let y = x.column(0).mapv(|v| 2.5 * v);
+        let folds = (0..3)
+            .map(|k| Fold {
+                train: (0..60).filter(|i| i % 3 != k).collect(),
+                test: (0..60).filter(|i| i % 3 == k).collect(),
+            })
+            .collect();
+        (x, y, folds)
+    }
+
+    #[test]
+    fn grid_search_finds_the_generating_parameter() {
+        let (x, y, folds) = problem();
+        // 9 points over 0..4 include 2.5 exactly.
+        let result = Search::grid("scale", Scale::search_space(), 17).run::<Scale, _>(&x, &y, &folds).unwrap();
+        assert_eq!(result.best().params["scale"], Value::Float(2.5));
+        assert!(result.best().scores.mae < 1e-12);
+        assert!(result.trials.windows(2).all(|w| w[0].scores.mae <= w[1].scores.mae));
+        assert_eq!(result.best().oof.select(Axis(0), &[10]), y.select(Axis(0), &[10]));
+    }
+
+    #[test]
+    fn random_search_is_reproducible_and_overrides_apply() {
+        let (x, y, folds) = problem();
+        let run = |seed| {
+            Search::random("scale", Scale::search_space(), 12, seed)
+                .run::<Scale, _>(&x, &y, &folds)
+                .unwrap()
+        };
+        let (a, b) = (run(3), run(3));
+        let params = |r: &SearchResult| r.trials.iter().map(|t| t.params.clone()).collect::<Vec<_>>();
+        assert_eq!(params(&a), params(&b));
+        assert!((a.best().params.float_or("scale", 0.0).unwrap() - 2.5).abs() < 0.4);
+        let fixed = Search::random("scale", Scale::search_space(), 5, 1).overriding("scale", Value::Float(1.0));
+        assert_eq!(fixed.candidates().unwrap().len(), 1);
     }
 }
