@@ -24,14 +24,16 @@ fn atomic_png(
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| EvalError::write(path, e))?;
     }
-    let temporary = path.with_extension("png.partial");
+    // The bitmap backend picks the image format from the extension, so the temporary file
+    // keeps `.png` at the end.
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{stem}.partial.png"));
     {
         let root = BitMapBackend::new(&temporary, size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| draw_error(path, e))?;
         draw(&root).map_err(|e| draw_error(path, e))?;
         root.present().map_err(|e| draw_error(path, e))?;
     }
-    // The bitmap backend only knows the file type from the extension, so rename afterwards.
     std::fs::rename(&temporary, path).map_err(|e| EvalError::write(path, e))
 }
 

@@ -309,11 +309,19 @@ mod tests {
     fn grid_search_finds_the_generating_parameter() {
         let (x, y, folds) = problem();
         // 9 points over 0..4 include 2.5 exactly.
-        let result = Search::grid("scale", Scale::search_space(), 17).run::<Scale, _>(&x, &y, &folds).unwrap();
+        let result = Search::grid("scale", Scale::search_space(), 17)
+            .run::<Scale, _>(&x, &y, &folds)
+            .unwrap();
         assert_eq!(result.best().params["scale"], Value::Float(2.5));
         assert!(result.best().scores.mae < 1e-12);
-        assert!(result.trials.windows(2).all(|w| w[0].scores.mae <= w[1].scores.mae));
-        assert_eq!(result.best().oof.select(Axis(0), &[10]), y.select(Axis(0), &[10]));
+        assert!(result
+            .trials
+            .windows(2)
+            .all(|w| w[0].scores.mae <= w[1].scores.mae));
+        assert_eq!(
+            result.best().oof.select(Axis(0), &[10]),
+            y.select(Axis(0), &[10])
+        );
     }
 
     #[test]
@@ -325,10 +333,16 @@ mod tests {
                 .unwrap()
         };
         let (a, b) = (run(3), run(3));
-        let params = |r: &SearchResult| r.trials.iter().map(|t| t.params.clone()).collect::<Vec<_>>();
+        let params = |r: &SearchResult| {
+            r.trials
+                .iter()
+                .map(|t| t.params.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(params(&a), params(&b));
         assert!((a.best().params.float_or("scale", 0.0).unwrap() - 2.5).abs() < 0.4);
-        let fixed = Search::random("scale", Scale::search_space(), 5, 1).overriding("scale", Value::Float(1.0));
+        let fixed = Search::random("scale", Scale::search_space(), 5, 1)
+            .overriding("scale", Value::Float(1.0));
         assert_eq!(fixed.candidates().unwrap().len(), 1);
     }
 }

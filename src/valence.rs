@@ -1,0 +1,792 @@
+//! The valence task shared by the Task 1 and Task 2 examples: the data, the folds, the classic
+//! methods and their searches, blending, explanation and the outputs.
+//!
+//! The examples stay thin: they parse flags and call these functions.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use classic_models::{
+    Boosting, BoostingParams, DecisionTreeParams, ElasticNetParams, FittedModel, KnnParams,
+    ModelError, ModelFile, RandomForestParams, Scaled, SvrParams,
+};
+use dataset::{DataDir, FeatureSet, Track};
+use evaluation::{
+    describe, report::Markdown, CvScores, EvalError, Fold, Importance, ParamSet, PartialDependence,
+    Search, SearchResult, SearchSpace, Tunable, Value,
+};
+use linfa::traits::Fit;
+use linfa::DatasetBase;
+use ndarray::{Array1, Array2, Axis};
+use serde::{Deserialize, Serialize};
+
+/// Errors of the valence pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Loading or preparing data failed.
+    #[error(transparent)]
+    Dataset(#[from] dataset::DatasetError),
+    /// Evaluating, reporting or plotting failed.
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+    /// A classic model failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Inputs from an earlier run do not fit this one.
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+/// Default seed of folds, searches and models.
+pub const SEED: u64 = 42;
+/// Number of cross-validation folds.
+pub const FOLDS: usize = 5;
+
+/// The data of the valence tasks, ready for learning.
+pub struct ValenceInputs {
+    /// Chart tracks with valence.
+    pub train: Vec<Track>,
+    /// The tracks to predict, in the order of `spotify_ids.txt`.
+    pub eval: Vec<Track>,
+    /// Valence of the training tracks.
+    pub y: Array1<f64>,
+    /// The folds every method is scored on.
+    pub folds: Vec<Fold>,
+    /// Number of groups of identical-feature tracks (recordings) the folds keep together.
+    pub recordings: usize,
+}
+
+/// The two feature sets compared: audio features only, and with the analysis means.
+pub fn feature_sets() -> [FeatureSet; 2] {
+    [FeatureSet::audio(), FeatureSet::audio_with_analysis()]
+}
+
+/// Loads the data and builds grouped folds: tracks with identical audio features (the same
+/// recording under several ids) always fall in the same fold.
+pub fn prepare(dir: &DataDir, folds: usize, seed: u64) -> Result<ValenceInputs, PipelineError> {
+    let data = dataset::load::valence::load(dir)?;
+    let y = dataset::valence(&data.train)?;
+    let groups = dataset::prepare::recording_groups(&data.train);
+    let recordings = groups.iter().copied().max().map_or(0, |g| g + 1);
+    let folds = dataset::split::group_k_fold(&groups, folds, seed)?
+        .into_iter()
+        .map(|split| Fold {
+            train: split.train,
+            test: split.test,
+        })
+        .collect();
+    Ok(ValenceInputs {
+        train: data.train,
+        eval: data.eval,
+        y,
+        folds,
+        recordings,
+    })
+}
+
+/// The non-neural methods of Task 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Method {
+    /// Elastic net on standardised features.
+    ElasticNet,
+    /// k-nearest neighbours on standardised features.
+    Knn,
+    /// One regression tree.
+    DecisionTree,
+    /// Random forest.
+    RandomForest,
+    /// Support vector regression, Gaussian kernel.
+    Svr,
+    /// Gradient-boosted trees.
+    Boosting,
+}
+
+/// How much searching to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// The full search (about 15 minutes for Task 1 on 2 cores).
+    Full,
+    /// A token search that exercises every step in well under a minute.
+    Quick,
+}
+
+/// Rows SVR candidates are fitted on during the search; the winner is refitted on all rows.
+const SVR_SEARCH_ROWS: i64 = 3000;
+
+impl Method {
+    /// Every method, cheapest first.
+    pub const ALL: [Method; 6] = [
+        Method::ElasticNet,
+        Method::DecisionTree,
+        Method::Knn,
+        Method::RandomForest,
+        Method::Svr,
+        Method::Boosting,
+    ];
+
+    /// The method's name in reports and `metrics.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::ElasticNet => "elastic_net",
+            Method::Knn => "knn",
+            Method::DecisionTree => "decision_tree",
+            Method::RandomForest => "random_forest",
+            Method::Svr => "svr",
+            Method::Boosting => "boosting",
+        }
+    }
+
+    /// A sentence on what the method is and which crate provides it.
+    pub fn description(self) -> &'static str {
+        match self {
+            Method::ElasticNet => "elastic-net linear regression on standardised features (coordinate descent, classic-models)",
+            Method::Knn => "k-nearest neighbours on standardised features (exact, classic-models)",
+            Method::DecisionTree => "a single regression tree (smartcore; linfa-trees 0.8 only classifies)",
+            Method::RandomForest => "random forest (smartcore, trees grown in parallel)",
+            Method::Svr => "epsilon-SVR with a Gaussian kernel on standardised features (linfa-svm)",
+            Method::Boosting => "histogram gradient-boosted trees, leaf-wise (classic-models; see docs/BOOSTING.md)",
+        }
+    }
+
+    /// The space searched: the one each learner declares.
+    pub fn space(self) -> SearchSpace {
+        match self {
+            Method::ElasticNet => ElasticNetParams::search_space(),
+            Method::Knn => KnnParams::search_space(),
+            Method::DecisionTree => DecisionTreeParams::search_space(),
+            Method::RandomForest => RandomForestParams::search_space(),
+            Method::Svr => SvrParams::search_space(),
+            Method::Boosting => BoostingParams::search_space(),
+        }
+    }
+
+    /// The search run for this method at this budget.
+    pub fn search(self, budget: Budget, seed: u64) -> Search {
+        let label = self.name();
+        let space = self.space();
+        let seeded = |search: Search| search.overriding("seed", Value::Int(seed as i64));
+        match (self, budget) {
+            (Method::ElasticNet, Budget::Full) => Search::grid(label, space, 6),
+            (Method::DecisionTree, Budget::Full) => Search::grid(label, space, 5),
+            (Method::Knn, Budget::Full) => Search::grid(label, space, 6),
+            (Method::RandomForest, Budget::Full) => seeded(Search::random(label, space, 4, seed)),
+            (Method::Svr, Budget::Full) => seeded(Search::random(label, space, 6, seed))
+                .overriding("max_train_rows", Value::Int(SVR_SEARCH_ROWS)),
+            (Method::Boosting, Budget::Full) => {
+                seeded(Search::random(label, space, 10, seed).including(lightgbm_like()))
+            }
+            (Method::ElasticNet | Method::DecisionTree, Budget::Quick) => {
+                Search::random(label, space, 2, seed)
+            }
+            (Method::Knn, Budget::Quick) => Search::random(label, space, 1, seed),
+            (Method::RandomForest, Budget::Quick) => {
+                seeded(Search::random(label, space, 2, seed)).overriding("n_trees", Value::Int(20))
+            }
+            (Method::Svr, Budget::Quick) => seeded(Search::random(label, space, 2, seed))
+                .overriding("max_train_rows", Value::Int(500)),
+            (Method::Boosting, Budget::Quick) => seeded(Search::random(label, space, 2, seed))
+                .overriding("n_trees", Value::Int(60))
+                .overriding("learning_rate", Value::Float(0.1)),
+        }
+    }
+
+    /// Runs `search` with this method's learner.
+    pub fn run_search(
+        self,
+        search: &Search,
+        x: &Array2<f64>,
+        y: &Array1<f64>,
+        folds: &[Fold],
+    ) -> Result<SearchResult, EvalError> {
+        match self {
+            Method::ElasticNet => search.run::<Scaled<ElasticNetParams>, _>(x, y, folds),
+            Method::Knn => search.run::<Scaled<KnnParams>, _>(x, y, folds),
+            Method::DecisionTree => search.run::<DecisionTreeParams, _>(x, y, folds),
+            Method::RandomForest => search.run::<RandomForestParams, _>(x, y, folds),
+            Method::Svr => search.run::<Scaled<SvrParams>, _>(x, y, folds),
+            Method::Boosting => search.run::<BoostingParams, _>(x, y, folds),
+        }
+    }
+
+    /// Cross-validates one parameter set.
+    pub fn cross_validate(
+        self,
+        params: &ParamSet,
+        x: &Array2<f64>,
+        y: &Array1<f64>,
+        folds: &[Fold],
+    ) -> Result<evaluation::CvOutcome, PipelineError> {
+        Ok(match self {
+            Method::ElasticNet => evaluation::cross_validate(
+                &Scaled::<ElasticNetParams>::from_params(params)?,
+                x,
+                y,
+                folds,
+            )?,
+            Method::Knn => {
+                evaluation::cross_validate(&Scaled::<KnnParams>::from_params(params)?, x, y, folds)?
+            }
+            Method::DecisionTree => {
+                evaluation::cross_validate(&DecisionTreeParams::from_params(params)?, x, y, folds)?
+            }
+            Method::RandomForest => {
+                evaluation::cross_validate(&RandomForestParams::from_params(params)?, x, y, folds)?
+            }
+            Method::Svr => {
+                evaluation::cross_validate(&Scaled::<SvrParams>::from_params(params)?, x, y, folds)?
+            }
+            Method::Boosting => {
+                evaluation::cross_validate(&BoostingParams::from_params(params)?, x, y, folds)?
+            }
+        })
+    }
+
+    /// Fits one parameter set on all rows.
+    pub fn fit(
+        self,
+        params: &ParamSet,
+        x: &Array2<f64>,
+        y: &Array1<f64>,
+    ) -> Result<FittedModel, ModelError> {
+        let data = DatasetBase::new(x.clone(), y.clone());
+        Ok(match self {
+            Method::ElasticNet => FittedModel::ElasticNet(
+                Scaled::<ElasticNetParams>::from_params(params)?.fit(&data)?,
+            ),
+            Method::Knn => FittedModel::Knn(Scaled::<KnnParams>::from_params(params)?.fit(&data)?),
+            Method::DecisionTree => {
+                FittedModel::DecisionTree(DecisionTreeParams::from_params(params)?.fit(&data)?)
+            }
+            Method::RandomForest => {
+                FittedModel::RandomForest(RandomForestParams::from_params(params)?.fit(&data)?)
+            }
+            Method::Svr => FittedModel::Svr(Scaled::<SvrParams>::from_params(params)?.fit(&data)?),
+            Method::Boosting => {
+                FittedModel::Boosting(BoostingParams::from_params(params)?.fit(&data)?)
+            }
+        })
+    }
+
+    /// The method with this name.
+    pub fn from_name(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+/// The settings of the LightGBM run the targets were measured with, always among the
+/// boosting candidates.
+pub fn lightgbm_like() -> ParamSet {
+    let mut params = ParamSet::new();
+    params.insert("n_trees".into(), Value::Int(2000));
+    params.insert("learning_rate".into(), Value::Float(0.02));
+    params.insert("max_leaves".into(), Value::Int(31));
+    params.insert("min_leaf_rows".into(), Value::Int(20));
+    params.insert("l2_regularisation".into(), Value::Float(0.0));
+    params.insert("row_fraction".into(), Value::Float(0.8));
+    params.insert("feature_fraction".into(), Value::Float(0.7));
+    params.insert("loss".into(), Value::Text("l2".into()));
+    params
+}
+
+/// The best candidate of one method on one feature set, scored on the shared folds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MethodResult {
+    /// The method.
+    pub method: Method,
+    /// The feature set's name.
+    pub feature_set: String,
+    /// The best parameters.
+    pub params: ParamSet,
+    /// Its cross-validated scores.
+    pub scores: CvScores,
+    /// Candidates evaluated.
+    pub candidates: usize,
+    /// Candidates that failed, with the reason.
+    pub failed: Vec<String>,
+    /// Wall-clock seconds of the search (and refit, for SVR).
+    pub seconds: f64,
+    /// The top candidates (params, CV MAE), best first.
+    pub leaderboard: Vec<(String, f64)>,
+    /// How the reported score was obtained, when it differs from the search's.
+    pub note: Option<String>,
+    /// Out-of-fold predictions of the best candidate.
+    #[serde(skip)]
+    pub oof: Array1<f64>,
+}
+
+/// Searches one method on one feature set. SVR candidates are searched on a sample of rows;
+/// the winner is then cross-validated again on all rows, and that score is the one reported.
+pub fn search_method(
+    method: Method,
+    budget: Budget,
+    seed: u64,
+    feature_set: &FeatureSet,
+    x: &Array2<f64>,
+    inputs: &ValenceInputs,
+    progress: bool,
+) -> Result<MethodResult, PipelineError> {
+    let start = Instant::now();
+    let label = format!("{} [{}]", method.name(), feature_set.name);
+    let search = method.search(budget, seed);
+    let search = Search::clone(&search).progress(progress);
+    let result = method.run_search(&search, x, &inputs.y, &inputs.folds)?;
+    let best = result.best();
+    let leaderboard = result
+        .trials
+        .iter()
+        .take(5)
+        .map(|t| (describe(&t.params), t.scores.mae))
+        .collect();
+    let failed = result
+        .failed
+        .iter()
+        .map(|(params, message)| format!("{}: {message}", describe(params)))
+        .collect();
+    let mut params = best.params.clone();
+    let (scores, oof, note) = if method == Method::Svr && budget == Budget::Full {
+        params.remove("max_train_rows");
+        if progress {
+            eprintln!("{label}: refitting the best SVR on all rows of each fold");
+        }
+        let full = method.cross_validate(&params, x, &inputs.y, &inputs.folds)?;
+        let note = format!(
+            "searched on {SVR_SEARCH_ROWS}-row samples of each training fold (best sampled CV MAE {:.4}); the winner was cross-validated again on all rows",
+            best.scores.mae
+        );
+        (full.scores, full.oof, Some(note))
+    } else {
+        (best.scores.clone(), best.oof.clone(), None)
+    };
+    Ok(MethodResult {
+        method,
+        feature_set: feature_set.name.clone(),
+        params,
+        scores,
+        candidates: result.trials.len() + result.failed.len(),
+        failed,
+        seconds: start.elapsed().as_secs_f64(),
+        leaderboard,
+        note,
+        oof,
+    })
+}
+
+/// A blend of several methods' best candidates on one feature set.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlendOutcome {
+    /// The feature set's name.
+    pub feature_set: String,
+    /// Members and weights (zero weights included).
+    pub weights: Vec<(String, f64)>,
+    /// Cross-fitted scores.
+    pub scores: CvScores,
+    /// Cross-fitted out-of-fold predictions.
+    #[serde(skip)]
+    pub oof: Array1<f64>,
+}
+
+/// Blends named out-of-fold predictions by weights chosen on other folds.
+pub fn blend_members(
+    feature_set: &str,
+    members: &[(String, &Array1<f64>)],
+    inputs: &ValenceInputs,
+) -> Result<BlendOutcome, PipelineError> {
+    let result = evaluation::blend(members, &inputs.y, &inputs.folds)?;
+    Ok(BlendOutcome {
+        feature_set: feature_set.into(),
+        weights: result.weights,
+        scores: result.scores,
+        oof: result.oof,
+    })
+}
+
+/// What the feature-influence section is built from, for one feature set.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Influence {
+    /// The feature set's name.
+    pub feature_set: String,
+    /// Permutation importance of the boosting model on held-out folds.
+    pub permutation: Vec<Importance>,
+    /// The boosting model's own importance: total split gain, normalised to sum to 1.
+    pub gain: Vec<Importance>,
+    /// Partial dependence of the most important features.
+    pub partial_dependence: Vec<PartialDependence>,
+}
+
+/// Explains the boosting model: permutation importance on the held-out folds (`repeats`
+/// shuffles), its own gain importance and partial dependence of the `top` features.
+pub fn explain_boosting(
+    params: &ParamSet,
+    feature_set: &FeatureSet,
+    x: &Array2<f64>,
+    inputs: &ValenceInputs,
+    fitted: &Boosting,
+    repeats: usize,
+    top: usize,
+    seed: u64,
+) -> Result<Influence, PipelineError> {
+    let names = feature_set.names();
+    let learner = BoostingParams::from_params(params)?;
+    let permutation = evaluation::permutation_importance(
+        &learner,
+        x,
+        &inputs.y,
+        &names,
+        &inputs.folds,
+        repeats,
+        seed,
+    )?;
+    let total_gain: f64 = fitted
+        .gain_importance()
+        .iter()
+        .sum::<f64>()
+        .max(f64::MIN_POSITIVE);
+    let mut gain: Vec<Importance> = names
+        .iter()
+        .zip(fitted.gain_importance())
+        .map(|(name, g)| Importance {
+            feature: name.clone(),
+            mean: g / total_gain,
+            sd: 0.0,
+        })
+        .collect();
+    gain.sort_by(|a, b| b.mean.total_cmp(&a.mean));
+    let partial_dependence = permutation
+        .iter()
+        .take(top)
+        .map(|importance| {
+            let column = names
+                .iter()
+                .position(|n| *n == importance.feature)
+                .unwrap_or(0);
+            evaluation::partial_dependence(fitted, x, column, &importance.feature, 12)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Influence {
+        feature_set: feature_set.name.clone(),
+        permutation,
+        gain,
+        partial_dependence,
+    })
+}
+
+/// Sentences, generated from the numbers, saying which features raise valence, which lower it
+/// and by how much.
+pub fn influence_sentences(influence: &Influence) -> Vec<String> {
+    let mut sentences = Vec::new();
+    for (rank, curve) in influence.partial_dependence.iter().enumerate() {
+        let importance = influence
+            .permutation
+            .iter()
+            .find(|i| i.feature == curve.feature);
+        let (Some(first), Some(last)) = (curve.grid.first(), curve.grid.last()) else {
+            continue;
+        };
+        let effect = curve.effect();
+        let direction = if effect.abs() < 0.25 * curve.range() || effect.abs() < 0.005 {
+            format!(
+                "has no steady direction: moving it from {} to {} (5th to 95th percentile) changes predicted valence by {:+.3} overall, within a swing of {:.3}",
+                format_value(*first),
+                format_value(*last),
+                effect,
+                curve.range()
+            )
+        } else {
+            format!(
+                "{} valence: moving it from {} to {} (5th to 95th percentile) {} the average prediction by {:.3}",
+                if effect > 0.0 { "raises" } else { "lowers" },
+                format_value(*first),
+                format_value(*last),
+                if effect > 0.0 { "raises" } else { "lowers" },
+                effect.abs()
+            )
+        };
+        let weight = importance.map_or(String::new(), |i| {
+            format!(
+                "; shuffling it on held-out tracks worsens MAE by {:.4} ± {:.4}",
+                i.mean, i.sd
+            )
+        });
+        sentences.push(format!(
+            "{}. `{}` {direction}{weight}.",
+            rank + 1,
+            curve.feature
+        ));
+    }
+    let negligible: Vec<String> = influence
+        .permutation
+        .iter()
+        .filter(|i| i.mean < 0.0005)
+        .map(|i| format!("`{}`", i.feature))
+        .collect();
+    if !negligible.is_empty() {
+        sentences.push(format!(
+            "Shuffling {} changes the held-out MAE by less than 0.0005: they carry almost nothing the other features do not.",
+            negligible.join(", ")
+        ));
+    }
+    sentences
+}
+
+fn format_value(value: f64) -> String {
+    if value.abs() >= 1000.0 {
+        format!("{value:.0}")
+    } else if value.abs() >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+/// The model chosen to predict, and how it was scored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Choice {
+    /// A method name, or `blend`.
+    pub method: String,
+    /// The feature set's name.
+    pub feature_set: String,
+    /// Parameters (for a blend: each member's weight and parameters).
+    pub params: serde_json::Value,
+    /// Its CV MAE.
+    pub cv_mae: f64,
+}
+
+/// Clips predictions to the valence range.
+pub fn clip_unit(values: &Array1<f64>) -> Array1<f64> {
+    values.mapv(|v| v.clamp(0.0, 1.0))
+}
+
+/// Predicts the evaluation tracks: those with an analysis by `with_analysis` on
+/// `full_set`, the others by `audio_only` on the audio features. Returns the predictions (in
+/// [0,1]) and the ids predicted from audio features alone.
+pub fn predict_eval(
+    eval: &[Track],
+    full_set: &FeatureSet,
+    with_analysis: &ModelFile,
+    audio_set: &FeatureSet,
+    audio_only: &ModelFile,
+) -> Result<(Vec<f64>, Vec<String>), PipelineError> {
+    let (covered, uncovered): (Vec<usize>, Vec<usize>) =
+        (0..eval.len()).partition(|&i| full_set.covers(&eval[i]));
+    let pick = |rows: &[usize]| {
+        rows.iter()
+            .map(|&i| eval[i].clone())
+            .collect::<Vec<Track>>()
+    };
+    let mut values = vec![f64::NAN; eval.len()];
+    if !covered.is_empty() {
+        let predicted = with_analysis.predict(&full_set.matrix(&pick(&covered))?)?;
+        for (&row, value) in covered.iter().zip(predicted) {
+            values[row] = value;
+        }
+    }
+    if !uncovered.is_empty() {
+        let predicted = audio_only.predict(&audio_set.matrix(&pick(&uncovered))?)?;
+        for (&row, value) in uncovered.iter().zip(predicted) {
+            values[row] = value;
+        }
+    }
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(PipelineError::Inconsistent(
+            "a model predicted a non-finite valence for an evaluation track".into(),
+        ));
+    }
+    let fallback_ids = uncovered.iter().map(|&i| eval[i].id.clone()).collect();
+    Ok((
+        values.into_iter().map(|v| v.clamp(0.0, 1.0)).collect(),
+        fallback_ids,
+    ))
+}
+
+/// Out-of-fold predictions of a run, saved so a later task can blend with them on the same
+/// folds: one row per training track with its fold, true valence, and one column per model.
+pub struct OofTable {
+    /// Track ids, in training order.
+    pub ids: Vec<String>,
+    /// Fold of each track.
+    pub fold: Vec<usize>,
+    /// Named prediction columns.
+    pub columns: BTreeMap<String, Array1<f64>>,
+}
+
+impl OofTable {
+    /// Builds the table from the inputs' folds.
+    pub fn new(inputs: &ValenceInputs) -> OofTable {
+        let mut fold = vec![0; inputs.train.len()];
+        for (k, f) in inputs.folds.iter().enumerate() {
+            for &row in &f.test {
+                fold[row] = k;
+            }
+        }
+        OofTable {
+            ids: inputs.train.iter().map(|t| t.id.clone()).collect(),
+            fold,
+            columns: BTreeMap::new(),
+        }
+    }
+
+    /// Writes `id,fold,<columns…>` atomically.
+    pub fn write(&self, path: &Path) -> Result<(), PipelineError> {
+        use std::fmt::Write as _;
+        let names: Vec<&String> = self.columns.keys().collect();
+        let mut text = String::from("id,fold");
+        for name in &names {
+            let _ = write!(text, ",{name}");
+        }
+        text.push('\n');
+        for (row, id) in self.ids.iter().enumerate() {
+            let _ = write!(text, "{id},{}", self.fold[row]);
+            for name in &names {
+                let _ = write!(text, ",{:?}", self.columns[*name][row]);
+            }
+            text.push('\n');
+        }
+        evaluation::report::write_atomic(path, text.as_bytes())?;
+        Ok(())
+    }
+
+    /// Reads a table written by [`OofTable::write`] and checks it matches `inputs` (same tracks
+    /// in the same order, same folds).
+    pub fn read(path: &Path, inputs: &ValenceInputs) -> Result<OofTable, PipelineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            PipelineError::Inconsistent(format!("{}: {e}; run task1_valence first", path.display()))
+        })?;
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+        if header.len() < 2 || header[0] != "id" || header[1] != "fold" {
+            return Err(PipelineError::Inconsistent(format!(
+                "{}: not an out-of-fold table (header {:?})",
+                path.display(),
+                header
+            )));
+        }
+        let expected = OofTable::new(inputs);
+        let mut values: Vec<Vec<f64>> =
+            vec![Vec::with_capacity(expected.ids.len()); header.len() - 2];
+        let mut ids = Vec::with_capacity(expected.ids.len());
+        for (index, line) in lines.enumerate() {
+            let cells: Vec<&str> = line.split(',').collect();
+            let line_number = index + 2;
+            if cells.len() != header.len() {
+                return Err(PipelineError::Inconsistent(format!(
+                    "{}:{line_number}: {} fields, expected {}",
+                    path.display(),
+                    cells.len(),
+                    header.len()
+                )));
+            }
+            let fold: usize = cells[1].parse().map_err(|_| {
+                PipelineError::Inconsistent(format!(
+                    "{}:{line_number}: bad fold {:?}",
+                    path.display(),
+                    cells[1]
+                ))
+            })?;
+            if expected.ids.get(ids.len()) != Some(&cells[0].to_string())
+                || expected.fold.get(ids.len()) != Some(&fold)
+            {
+                return Err(PipelineError::Inconsistent(format!(
+                    "{}:{line_number}: track {} in fold {fold} does not match this run's tracks and folds (same data, seed and fold count are needed)",
+                    path.display(),
+                    cells[0]
+                )));
+            }
+            ids.push(cells[0].to_string());
+            for (column, cell) in cells[2..].iter().enumerate() {
+                let value: f64 = cell.parse().map_err(|_| {
+                    PipelineError::Inconsistent(format!(
+                        "{}:{line_number}: column `{}` = {cell:?} is not a number",
+                        path.display(),
+                        header[column + 2]
+                    ))
+                })?;
+                values[column].push(value);
+            }
+        }
+        if ids.len() != expected.ids.len() {
+            return Err(PipelineError::Inconsistent(format!(
+                "{}: {} rows, expected {}",
+                path.display(),
+                ids.len(),
+                expected.ids.len()
+            )));
+        }
+        Ok(OofTable {
+            ids,
+            fold: expected.fold,
+            columns: header[2..]
+                .iter()
+                .map(|h| h.to_string())
+                .zip(values.into_iter().map(Array1::from))
+                .collect(),
+        })
+    }
+}
+
+/// The key of a method's column in the out-of-fold table.
+pub fn oof_key(model: &str, feature_set: &str) -> String {
+    format!("{model}@{feature_set}")
+}
+
+/// Where a run writes its files.
+pub struct OutDir {
+    root: PathBuf,
+}
+
+impl OutDir {
+    /// Creates the directory if needed.
+    pub fn create(root: &Path) -> Result<OutDir, PipelineError> {
+        std::fs::create_dir_all(root).map_err(|e| EvalError::write(root, e))?;
+        Ok(OutDir {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// A file inside it.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+}
+
+/// A file-name-safe form of a feature-set name (`audio+analysis` → `audio_analysis`).
+pub fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// Adds the predicted-vs-actual and residual plots of out-of-fold predictions to `markdown`.
+pub fn plot_oof(
+    out: &OutDir,
+    markdown: &mut Markdown,
+    label: &str,
+    file_stem: &str,
+    y: &Array1<f64>,
+    oof: &Array1<f64>,
+) -> Result<(), PipelineError> {
+    let truth = y.to_vec();
+    let predicted = oof.to_vec();
+    let scatter = format!("{file_stem}_predicted_vs_actual.png");
+    evaluation::plot::predicted_vs_actual(
+        &out.file(&scatter),
+        &format!("{label}: out-of-fold predicted vs true valence"),
+        &truth,
+        &predicted,
+    )?;
+    let residuals = format!("{file_stem}_residuals.png");
+    evaluation::plot::residuals(
+        &out.file(&residuals),
+        &format!("{label}: out-of-fold residuals"),
+        &truth,
+        &predicted,
+    )?;
+    markdown.image(&format!("{label}: predicted vs actual"), &scatter);
+    markdown.image(&format!("{label}: residuals"), &residuals);
+    Ok(())
+}
+
+/// Selects rows of `x` by index.
+pub fn rows(x: &Array2<f64>, indices: &[usize]) -> Array2<f64> {
+    x.select(Axis(0), indices)
+}
