@@ -26,7 +26,10 @@ fn atomic_png(
     }
     // The bitmap backend picks the image format from the extension, so the temporary file
     // keeps `.png` at the end.
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temporary = path.with_file_name(format!(".{stem}.partial.png"));
     {
         let root = BitMapBackend::new(&temporary, size).into_drawing_area();
@@ -137,7 +140,7 @@ pub fn residuals(
     })
 }
 
-/// Horizontal bars of importance, with ± one standard deviation where given.
+/// Horizontal bars of importance, largest at the top, with ± one standard deviation where given.
 pub fn importance(
     path: &Path,
     title: &str,
@@ -150,54 +153,53 @@ pub fn importance(
             .iter()
             .flat_map(|i| [i.mean - i.sd, i.mean + i.sd, 0.0]),
     );
-    let height = (60 + 26 * n as u32).max(300);
+    let height = (80 + 24 * n as u32).max(300);
+    // Row r (0 at the bottom) shows item n − 1 − r, so the first item is on top.
+    let item_at = |row: usize| (row < n).then(|| items.get(n - 1 - row)).flatten();
     atomic_png(path, (WIDTH, height), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 22))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(150)
-            .build_cartesian_2d(low..high, 0.0..n as f64)
+            .build_cartesian_2d(low..high, (0..n).into_segmented())
             .map_err(|e| e.to_string())?;
-        let labels: Vec<String> = items.iter().map(|i| i.feature.clone()).collect();
         chart
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(n)
-            .y_label_formatter(&|y| {
-                let index = n as f64 - y - 0.5;
-                if index >= 0.0 && (index.fract().abs() < 1e-6) {
-                    labels.get(index as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
+            .y_label_formatter(&|value| match value {
+                SegmentValue::CenterOf(row) => {
+                    item_at(*row).map(|i| i.feature.clone()).unwrap_or_default()
                 }
+                _ => String::new(),
             })
             .x_desc(x_label)
             .draw()
             .map_err(|e| e.to_string())?;
         chart
-            .draw_series(items.iter().enumerate().map(|(i, item)| {
-                let y = (n - i) as f64;
-                Rectangle::new(
-                    [(0.0, y - 0.85), (item.mean, y - 0.15)],
+            .draw_series((0..items.len()).filter_map(|row| {
+                let item = item_at(row)?;
+                Some(Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(row)),
+                        (item.mean, SegmentValue::Exact(row + 1)),
+                    ],
                     GREEN.mix(0.7).filled(),
-                )
+                ))
             }))
             .map_err(|e| e.to_string())?;
         chart
-            .draw_series(
-                items
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| i.sd > 0.0)
-                    .map(|(i, item)| {
-                        let y = (n - i) as f64 - 0.5;
-                        PathElement::new(
-                            [(item.mean - item.sd, y), (item.mean + item.sd, y)],
-                            BLACK.stroke_width(2),
-                        )
-                    }),
-            )
+            .draw_series((0..items.len()).filter_map(|row| {
+                let item = item_at(row).filter(|i| i.sd > 0.0)?;
+                Some(PathElement::new(
+                    [
+                        (item.mean - item.sd, SegmentValue::CenterOf(row)),
+                        (item.mean + item.sd, SegmentValue::CenterOf(row)),
+                    ],
+                    BLACK.stroke_width(2),
+                ))
+            }))
             .map_err(|e| e.to_string())?;
         Ok(())
     })
