@@ -11,4 +11,5 @@ pub use neural_models;
 pub use spotify_client;
 
 pub mod task1;
+pub mod task2;
 pub mod valence;

@@ -201,16 +201,24 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         Ok((set.clone(), ModelFile::new(model, set.names(), "valence")))
     };
     log("fitting the chosen models on all chart tracks");
-    let (best_set, best_model) = fit_choice(&best)?;
-    let (fallback_set, fallback_model) = fit_choice(&fallback)?;
-    best_model.save(&out.file("model.json"))?;
-    fallback_model.save(&out.file("model_audio.json"))?;
+    let mut fitted = Vec::new();
+    for choice in &per_set {
+        let (set, model) = fit_choice(choice)?;
+        model.save(&out.file(&format!("best_{}.json", slug(&set.name))))?;
+        fitted.push((set, model));
+    }
+    let best_index = per_set
+        .iter()
+        .position(|c| c.feature_set == best.feature_set)
+        .unwrap_or(0);
+    let (best_set, best_model) = &fitted[best_index];
+    let (fallback_set, fallback_model) = &fitted[0];
     let (predictions, fallback_ids) = predict_eval(
         &inputs.eval,
-        &best_set,
-        &best_model,
-        &fallback_set,
-        &fallback_model,
+        best_set,
+        best_model,
+        fallback_set,
+        fallback_model,
     )?;
     let ids: Vec<String> = inputs.eval.iter().map(|t| t.id.clone()).collect();
     write_predictions(&out.file("predictions.csv"), "valence", &ids, &predictions)?;
@@ -484,7 +492,7 @@ fn write_outputs(
         "`predictions.csv`: `id,valence` for every id of `spotify_ids.txt`, in its order, clipped to [0, 1].",
         "`metrics.json`: every number of this report.",
         "`oof.csv`: out-of-fold predictions of every method on the shared folds (Task 2 blends with them).",
-        "`model.json`, `model_audio.json`, `boosting_*.json`: fitted models with their feature lists (`classic_models::ModelFile::load`).",
+        "`best_audio.json`, `best_audio_analysis.json`, `boosting_*.json`: the best model and the boosting model of each feature set, fitted on all chart tracks, with their feature lists (`classic_models::ModelFile::load`).",
     ]);
     md.write(&out.file("report.md"))?;
     Ok(())

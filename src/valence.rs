@@ -33,6 +33,9 @@ pub enum PipelineError {
     /// A classic model failed.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A neural network failed.
+    #[error(transparent)]
+    Neural(#[from] neural_models::NeuralError),
     /// Inputs from an earlier run do not fit this one.
     #[error("{0}")]
     Inconsistent(String),

@@ -18,6 +18,8 @@ fn main() {
         return;
     };
     let lib = PathBuf::from(libtorch).join("lib");
+    // This crate's own test binaries also get it as an rpath, so they run without cargo.
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
     let link = PathBuf::from(out_dir).join("libtorch-lib");
     // A stale link from an earlier LIBTORCH is replaced; a missing one is fine.
     let _ = std::fs::remove_file(&link);

@@ -54,6 +54,7 @@ mod network;
 mod persist;
 mod regressor;
 mod schedule;
+mod space;
 mod training;
 
 pub use classifier::{ClassWeights, MlpClassifier, MlpClassifierParams, UNCLASSIFIED};
