@@ -90,6 +90,8 @@ struct Measurement {
     rmse: f64,
     fold_mae: Vec<f64>,
     mean_fit_seconds: f64,
+    /// Robust to a fold slowed by other work on a shared machine.
+    median_fit_seconds: f64,
     fit_seconds: Vec<f64>,
 }
 
@@ -212,8 +214,19 @@ fn measure(
         rmse: scores.rmse,
         fold_mae: scores.folds.iter().map(|s| s.mae).collect(),
         mean_fit_seconds: fit_seconds.iter().sum::<f64>() / fit_seconds.len() as f64,
+        median_fit_seconds: median(&fit_seconds),
         fit_seconds,
     })
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
 }
 
 /// Writes `row,id,fold` for every chart track, in file order.
@@ -314,13 +327,13 @@ fn main() -> anyhow::Result<()> {
 
     if !results.is_empty() {
         println!(
-            "{:<26} {:<15} {:>8} {:>8} {:>12}",
-            "candidate", "features", "CV MAE", "± sd", "s per fit"
+            "{:<26} {:<15} {:>8} {:>8} {:>10} {:>10}",
+            "candidate", "features", "CV MAE", "± sd", "mean s", "median s"
         );
         for m in &results {
             println!(
-                "{:<26} {:<15} {:>8.4} {:>8.4} {:>12.2}",
-                m.candidate, m.features, m.mae, m.mae_sd, m.mean_fit_seconds
+                "{:<26} {:<15} {:>8.4} {:>8.4} {:>10.2} {:>10.2}",
+                m.candidate, m.features, m.mae, m.mae_sd, m.mean_fit_seconds, m.median_fit_seconds
             );
         }
     }
