@@ -90,12 +90,15 @@ fn fit(c: &mut Criterion) {
         let rows = x.nrows();
         let dataset = DatasetBase::new(x, y);
         group.throughput(Throughput::Elements(rows as u64));
-        group.bench_function(BenchmarkId::new("2000_trees_2_threads", &features.name), |b| {
-            b.iter(|| {
-                pool.install(|| params.fit(&dataset))
-                    .map(|model| model.n_trees())
-            })
-        });
+        group.bench_function(
+            BenchmarkId::new("2000_trees_2_threads", &features.name),
+            |b| {
+                b.iter(|| {
+                    pool.install(|| params.fit(&dataset))
+                        .map(|model| model.n_trees())
+                })
+            },
+        );
     }
     group.finish();
 }

@@ -188,7 +188,10 @@ fn measure(
     let mut oof = Array1::from_elem(y.len(), f64::NAN);
     let mut fit_seconds = Vec::with_capacity(folds.len());
     for (i, fold) in folds.iter().enumerate() {
-        let train = (x.select(Axis(0), &fold.train), y.select(Axis(0), &fold.train));
+        let train = (
+            x.select(Axis(0), &fold.train),
+            y.select(Axis(0), &fold.train),
+        );
         let test = x.select(Axis(0), &fold.test);
         let (predicted, seconds) = fit_predict(candidate, train, &test, args.seed, pool)
             .with_context(|| format!("{} on {}, fold {i}", candidate.label(), features.name))?;
@@ -286,7 +289,12 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(path) = &args.folds_out {
         write_folds(path, &tracks, &fold_of)?;
-        eprintln!("wrote {} folds of {} rows to {}", args.folds, tracks.len(), path.display());
+        eprintln!(
+            "wrote {} folds of {} rows to {}",
+            args.folds,
+            tracks.len(),
+            path.display()
+        );
     }
 
     let candidates = args
