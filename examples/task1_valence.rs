@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use spotify_ml::dataset::DataDir;
 use spotify_ml::task1::{run, Task1Config};
-use spotify_ml::valence::{Budget, FOLDS, SEED};
+use spotify_ml::valence::{Budget, Grouping, FOLDS, SEED};
 
 /// Task 1: valence without neural networks.
 #[derive(Parser)]
@@ -25,6 +25,9 @@ struct Args {
     /// Seed of folds, searches and models.
     #[arg(long, default_value_t = SEED)]
     seed: u64,
+    /// Plain shuffled folds instead of folds that keep each recording's copies together.
+    #[arg(long)]
+    plain_folds: bool,
     /// Number of cross-validation folds.
     #[arg(long, default_value_t = FOLDS)]
     folds: usize,
@@ -42,6 +45,11 @@ fn main() -> anyhow::Result<()> {
         },
         seed: args.seed,
         folds: args.folds,
+        grouping: if args.plain_folds {
+            Grouping::Plain
+        } else {
+            Grouping::Recordings
+        },
         progress: true,
     })?;
     println!(

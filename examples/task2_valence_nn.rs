@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use spotify_ml::dataset::DataDir;
 use spotify_ml::task2::{run, Task2Config};
-use spotify_ml::valence::{Budget, FOLDS, SEED};
+use spotify_ml::valence::{Budget, Grouping, FOLDS, SEED};
 
 /// Task 2: valence with neural networks.
 #[derive(Parser)]
@@ -29,6 +29,9 @@ struct Args {
     /// Seed of folds, searches and networks (Task 1's seed, for its folds).
     #[arg(long, default_value_t = SEED)]
     seed: u64,
+    /// Plain shuffled folds instead of folds that keep each recording's copies together.
+    #[arg(long)]
+    plain_folds: bool,
     /// Number of cross-validation folds (Task 1's).
     #[arg(long, default_value_t = FOLDS)]
     folds: usize,
@@ -47,6 +50,11 @@ fn main() -> anyhow::Result<()> {
         },
         seed: args.seed,
         folds: args.folds,
+        grouping: if args.plain_folds {
+            Grouping::Plain
+        } else {
+            Grouping::Recordings
+        },
         progress: true,
     })?;
     println!(

@@ -16,8 +16,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::valence::{
-    blend_members, feature_sets, oof_key, plot_oof, prepare, slug, Budget, OofTable, OutDir,
-    PipelineError,
+    blend_members, feature_sets, oof_key, plot_oof, prepare, slug, Budget, Grouping, OofTable,
+    OutDir, PipelineError,
 };
 
 /// What to run.
@@ -35,6 +35,8 @@ pub struct Task2Config {
     pub seed: u64,
     /// Number of folds (must match Task 1's).
     pub folds: usize,
+    /// How tracks are dealt into folds.
+    pub grouping: Grouping,
     /// Show progress bars.
     pub progress: bool,
 }
@@ -112,7 +114,7 @@ fn network_search(budget: Budget, seed: u64, progress: bool) -> Search {
 pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     let start = Instant::now();
     let out = OutDir::create(&config.out)?;
-    let inputs = prepare(&config.data, config.folds, config.seed)?;
+    let inputs = prepare(&config.data, config.folds, config.seed, config.grouping)?;
     let task1 = OofTable::read(&config.task1.join("oof.csv"), &inputs)?;
     log(format!(
         "{} chart tracks, {} folds; Task 1's out-of-fold predictions read from {}",

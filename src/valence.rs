@@ -56,8 +56,10 @@ pub struct ValenceInputs {
     pub y: Array1<f64>,
     /// The folds every method is scored on.
     pub folds: Vec<Fold>,
-    /// Number of groups of identical-feature tracks (recordings) the folds keep together.
+    /// Number of groups of identical-feature tracks (recordings).
     pub recordings: usize,
+    /// How the folds were made.
+    pub grouping: Grouping,
 }
 
 /// The two feature sets compared: audio features only, and with the analysis means.
@@ -65,14 +67,33 @@ pub fn feature_sets() -> [FeatureSet; 2] {
     [FeatureSet::audio(), FeatureSet::audio_with_analysis()]
 }
 
-/// Loads the data and builds grouped folds: tracks with identical audio features (the same
-/// recording under several ids) always fall in the same fold.
-pub fn prepare(dir: &DataDir, folds: usize, seed: u64) -> Result<ValenceInputs, PipelineError> {
+/// How tracks are dealt into folds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Grouping {
+    /// Tracks with identical audio features (one recording under several ids) share a fold:
+    /// the honest estimate for tracks never seen before (the default).
+    Recordings,
+    /// Plain shuffled k-fold, as the targets' LightGBM reference was measured; copies of a
+    /// recording can sit on both sides of a fold.
+    Plain,
+}
+
+/// Loads the data and builds the folds every method is scored on.
+pub fn prepare(
+    dir: &DataDir,
+    folds: usize,
+    seed: u64,
+    grouping: Grouping,
+) -> Result<ValenceInputs, PipelineError> {
     let data = dataset::load::valence::load(dir)?;
     let y = dataset::valence(&data.train)?;
     let groups = dataset::prepare::recording_groups(&data.train);
     let recordings = groups.iter().copied().max().map_or(0, |g| g + 1);
-    let folds = dataset::split::group_k_fold(&groups, folds, seed)?
+    let splits = match grouping {
+        Grouping::Recordings => dataset::split::group_k_fold(&groups, folds, seed)?,
+        Grouping::Plain => dataset::split::k_fold(groups.len(), folds, seed)?,
+    };
+    let folds = splits
         .into_iter()
         .map(|split| Fold {
             train: split.train,
@@ -85,6 +106,7 @@ pub fn prepare(dir: &DataDir, folds: usize, seed: u64) -> Result<ValenceInputs, 
         y,
         folds,
         recordings,
+        grouping,
     })
 }
 

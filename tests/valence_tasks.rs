@@ -1,0 +1,209 @@
+//! End-to-end runs of the Task 1 and Task 2 examples with `--quick` on the real data: the
+//! binaries cargo built for this test run are started as a user would start them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("SPOTIFY_ML_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    if dir.join("valence/chart_tracks.csv").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: no shared data at {} (set SPOTIFY_ML_DATA)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// The example binary built next to this test's binary (target/<profile>/examples/NAME).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: cargo test builds the examples",
+        path.display()
+    );
+    path
+}
+
+fn run(name: &str, args: &[&str]) {
+    let output = Command::new(example(name))
+        .args(args)
+        .output()
+        .expect("start example");
+    assert!(
+        output.status.success(),
+        "{name} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn read_predictions(path: &Path) -> Vec<(String, f64)> {
+    let text = std::fs::read_to_string(path).expect("predictions.csv");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("id,valence"));
+    lines
+        .map(|line| {
+            let (id, value) = line.split_once(',').expect("two fields");
+            (id.to_string(), value.parse().expect("a number"))
+        })
+        .collect()
+}
+
+fn assert_predicts_every_id_in_order(data: &Path, predictions: &Path) {
+    let ids: Vec<String> = std::fs::read_to_string(data.join("valence/spotify_ids.txt"))
+        .expect("ids")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    let predicted = read_predictions(predictions);
+    assert_eq!(predicted.len(), 1162);
+    assert_eq!(
+        predicted
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect::<Vec<_>>(),
+        ids
+    );
+    assert!(predicted.iter().all(|(_, v)| (0.0..=1.0).contains(v)));
+    // A model, not a constant: predictions spread out.
+    let min = predicted.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let max = predicted
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(max - min > 0.3, "predictions span only {min}..{max}");
+}
+
+#[test]
+fn quick_task1_then_task2_run_end_to_end_on_the_real_data() {
+    let Some(data) = data_dir() else { return };
+    let out = tempfile::tempdir().expect("temp dir");
+    let task1 = out.path().join("task1");
+    let task2 = out.path().join("task2");
+    let data_arg = data.to_string_lossy().into_owned();
+    run(
+        "task1_valence",
+        &[
+            "--quick",
+            "--data",
+            &data_arg,
+            "--out",
+            &task1.to_string_lossy(),
+        ],
+    );
+    assert_predicts_every_id_in_order(&data, &task1.join("predictions.csv"));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(task1.join("metrics.json")).unwrap())
+            .unwrap();
+    for method in [
+        "elastic_net",
+        "knn",
+        "decision_tree",
+        "random_forest",
+        "svr",
+        "boosting",
+        "blend",
+    ] {
+        for set in ["audio", "audio+analysis"] {
+            let mae = metrics["cv_mae"][method][set].as_f64().unwrap_or(f64::NAN);
+            assert!(mae > 0.0 && mae < 0.25, "{method} on {set}: CV MAE {mae}");
+        }
+    }
+    assert!(
+        metrics["best"]["cv_mae"].as_f64().unwrap()
+            <= metrics["cv_mae"]["boosting"]["audio+analysis"]
+                .as_f64()
+                .unwrap()
+    );
+    assert_eq!(metrics["fallback"]["ids"][0], "4LaGu95Ui2s4vprSQYWUAZ");
+    let report = std::fs::read_to_string(task1.join("report.md")).unwrap();
+    for image in report
+        .lines()
+        .filter_map(|l| l.strip_prefix("!["))
+        .filter_map(|l| l.split_once("]("))
+    {
+        let file = image.1.trim_end_matches(')');
+        assert!(
+            task1.join(file).is_file(),
+            "report links missing plot {file}"
+        );
+    }
+
+    // The saved best model reloads and predicts the same valence as the run wrote.
+    let model =
+        spotify_ml::classic_models::ModelFile::load(&task1.join("best_audio_analysis.json"))
+            .unwrap();
+    let dir = spotify_ml::dataset::DataDir::at(&data).unwrap();
+    let eval = spotify_ml::dataset::load::valence::load(&dir).unwrap().eval;
+    let first = spotify_ml::dataset::FeatureSet::audio_with_analysis()
+        .matrix(&eval[..5])
+        .unwrap();
+    let reloaded = model.predict(&first).unwrap();
+    if metrics["best"]["feature_set"] == "audio+analysis" {
+        let written = read_predictions(&task1.join("predictions.csv"));
+        for (value, (_, written)) in reloaded.iter().zip(&written) {
+            assert!((value.clamp(0.0, 1.0) - written).abs() < 1e-6);
+        }
+    }
+
+    run(
+        "task2_valence_nn",
+        &[
+            "--quick",
+            "--data",
+            &data_arg,
+            "--task1",
+            &task1.to_string_lossy(),
+            "--out",
+            &task2.to_string_lossy(),
+        ],
+    );
+    assert_predicts_every_id_in_order(&data, &task2.join("predictions.csv"));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(task2.join("metrics.json")).unwrap())
+            .unwrap();
+    for set in ["audio", "audio+analysis"] {
+        assert!(metrics["cv_mae"]["nn"][set].as_f64().unwrap() < 0.25);
+        assert!(metrics["cv_mae"]["blend"][set].as_f64().unwrap() < 0.25);
+    }
+    assert!(["with", "without"].contains(&metrics["answer"].as_str().unwrap()));
+    assert!(task2.join("learning_curve_audio_analysis.png").is_file());
+}
+
+#[test]
+fn task2_refuses_task1_outputs_from_other_folds() {
+    let Some(data) = data_dir() else { return };
+    let out = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        out.path().join("oof.csv"),
+        "id,fold,boosting@audio\nnot-a-track,0,0.5\n",
+    )
+    .unwrap();
+    let output = Command::new(example("task2_valence_nn"))
+        .args([
+            "--quick",
+            "--data",
+            &data.to_string_lossy(),
+            "--task1",
+            &out.path().to_string_lossy(),
+            "--out",
+            &out.path().join("t2").to_string_lossy(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("oof.csv:2"), "{stderr}");
+}
