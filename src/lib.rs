@@ -1,8 +1,4 @@
-//! spotify-ml: learn valence, mood, genre and popularity from Spotify audio features.
-//!
-//! This facade re-exports the workspace's five crates and holds the task pipelines that the
-//! examples run. Depend on the crates one by one to take only what you need (only
-//! `neural-models` links libtorch).
+#![doc = include_str!("../README.md")]
 
 pub use classic_models;
 pub use dataset;

@@ -199,7 +199,7 @@ impl Method {
             (Method::Svr, Budget::Full) => seeded(Search::random(label, space, 6, seed))
                 .overriding("max_train_rows", Value::Int(SVR_SEARCH_ROWS)),
             (Method::Boosting, Budget::Full) => {
-                seeded(Search::random(label, space, 10, seed).including(lightgbm_like()))
+                seeded(Search::random(label, space, 8, seed).including(lightgbm_like()))
             }
             (Method::ElasticNet | Method::DecisionTree, Budget::Quick) => {
                 Search::random(label, space, 2, seed)

@@ -209,7 +209,7 @@ struct Tree {
 }
 
 impl Tree {
-    fn predict_row(&self, row: ArrayView1<'_, f64>) -> f64 {
+    fn predict_slice(&self, row: &[f64]) -> f64 {
         let mut index = 0;
         loop {
             match self.nodes.get(index) {
@@ -219,11 +219,9 @@ impl Tree {
                     left,
                     right,
                 }) => {
-                    index = if row[*feature] <= *threshold {
-                        *left
-                    } else {
-                        *right
-                    };
+                    // A missing column reads as NaN, which goes right like any NaN.
+                    let value = row.get(*feature).copied().unwrap_or(f64::NAN);
+                    index = if value <= *threshold { *left } else { *right };
                 }
                 Some(Node::Leaf(value)) => return *value,
                 None => return 0.0,
@@ -271,12 +269,26 @@ impl Boosting {
                 found: x.ncols(),
             });
         }
-        let values: Vec<f64> = x
-            .axis_iter(Axis(0))
+        // Rows are copied into contiguous blocks, and each tree walks a whole block before the
+        // next tree: the tree stays in cache, which is several times faster than walking all
+        // trees for one row at a time.
+        const BLOCK: usize = 256;
+        let starts: Vec<usize> = (0..x.nrows()).step_by(BLOCK).collect();
+        let blocks: Vec<Vec<f64>> = starts
             .into_par_iter()
-            .map(|row| self.base + self.trees.iter().map(|t| t.predict_row(row)).sum::<f64>())
+            .map(|start| {
+                let end = (start + BLOCK).min(x.nrows());
+                let rows: Vec<Vec<f64>> = (start..end).map(|r| x.row(r).to_vec()).collect();
+                let mut sums = vec![self.base; rows.len()];
+                for tree in &self.trees {
+                    for (sum, row) in sums.iter_mut().zip(&rows) {
+                        *sum += tree.predict_slice(row);
+                    }
+                }
+                sums
+            })
             .collect();
-        Ok(Array1::from(values))
+        Ok(Array1::from(blocks.concat()))
     }
 }
 

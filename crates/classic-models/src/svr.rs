@@ -118,9 +118,10 @@ impl Tunable for SvrParams {
 
     fn search_space() -> SearchSpace {
         SearchSpace::new()
-            .float("c", 0.1, 10.0, true)
-            .float("epsilon", 0.01, 0.15, true)
-            .float("gamma", 0.003, 0.1, true)
+            .float("c", 0.3, 10.0, true)
+            .float("epsilon", 0.02, 0.15, true)
+            // On standardised features; 1/36 ≈ 0.028 is scikit-learn's "scale" default here.
+            .float("gamma", 0.01, 0.1, true)
     }
 
     fn from_params(params: &ParamSet) -> Result<Self, ModelError> {
