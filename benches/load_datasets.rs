@@ -15,11 +15,11 @@ use dataset::{DataDir, DatasetError, Strictness};
 
 const STRICT: Strictness = Strictness::Strict;
 
-/// Every data set: its name and a loader that returns the rows it read.
-fn data_sets() -> Vec<(
-    &'static str,
-    Box<dyn Fn(&DataDir) -> Result<usize, DatasetError>>,
-)> {
+/// A loader that returns the number of rows it read.
+type Loader = Box<dyn Fn(&DataDir) -> Result<usize, DatasetError>>;
+
+/// Every data set: its name and its loader.
+fn data_sets() -> Vec<(&'static str, Loader)> {
     vec![
         (
             "valence_train",

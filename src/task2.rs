@@ -88,6 +88,9 @@ pub struct Overfitting {
     pub plot: String,
 }
 
+/// The best network of a feature set: its parameters and the top candidates (params, CV MAE).
+type NetworkChoice = (FeatureSet, ParamSet, Vec<(String, f64)>);
+
 fn log(message: impl AsRef<str>) {
     eprintln!("[task2] {}", message.as_ref());
 }
@@ -124,7 +127,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     ));
     let sets = feature_sets();
     let mut candidates: Vec<Candidate> = Vec::new();
-    let mut best_networks: Vec<(FeatureSet, ParamSet, Vec<(String, f64)>)> = Vec::new();
+    let mut best_networks: Vec<NetworkChoice> = Vec::new();
     let mut overfitting: Vec<Overfitting> = Vec::new();
     for set in &sets {
         let x = set.matrix(&inputs.train)?;
@@ -336,7 +339,7 @@ fn params_loss_name(params: &ParamSet) -> String {
 fn predict_candidate(
     config: &Task2Config,
     candidate: &Candidate,
-    networks: &[(FeatureSet, ParamSet, Vec<(String, f64)>)],
+    networks: &[NetworkChoice],
     inputs: &crate::valence::ValenceInputs,
     tracks: &[Track],
 ) -> Result<Array1<f64>, PipelineError> {
@@ -397,7 +400,7 @@ fn write_outputs(
     y: &Array1<f64>,
     sets: &[FeatureSet],
     candidates: &[Candidate],
-    networks: &[(FeatureSet, ParamSet, Vec<(String, f64)>)],
+    networks: &[NetworkChoice],
     overfitting: &[Overfitting],
     fallback: &Candidate,
     fallback_ids: &[String],

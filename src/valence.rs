@@ -441,6 +441,7 @@ pub struct Influence {
 
 /// Explains the boosting model: permutation importance on the held-out folds (`repeats`
 /// shuffles), its own gain importance and partial dependence of the `top` features.
+#[allow(clippy::too_many_arguments)]
 pub fn explain_boosting(
     params: &ParamSet,
     feature_set: &FeatureSet,

@@ -332,7 +332,7 @@ fn bin_edges(column: ArrayView1<'_, f64>, max_bins: usize) -> Vec<f64> {
 
 fn bin_of(value: f64, edges: &[f64]) -> u8 {
     // NaN compares false everywhere, so it lands in the last bin, like values above every edge.
-    edges.partition_point(|&edge| !(value <= edge)) as u8
+    edges.partition_point(|&edge| value > edge || value.is_nan()) as u8
 }
 
 /// Per-bin sums of gradients and counts of one leaf, for every feature.

@@ -55,7 +55,8 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for SvrParams {
 
     fn fit(&self, dataset: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<Svr, ModelError> {
         let positive = |v: f64| v > 0.0 && v.is_finite();
-        if !positive(self.c) || !positive(self.gamma) || !(self.epsilon >= 0.0) {
+        if !positive(self.c) || !positive(self.gamma) || self.epsilon.is_nan() || self.epsilon < 0.0
+        {
             return Err(ModelError::InvalidParams(
                 "SVR needs c > 0, gamma > 0 and epsilon >= 0".into(),
             ));

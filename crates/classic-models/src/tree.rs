@@ -22,6 +22,7 @@ use crate::boosting::to_usize;
 use crate::error::ModelError;
 
 type Matrix = DenseMatrix<f64>;
+type Forest = RandomForestRegressor<f64, f64, Matrix, Vec<f64>>;
 
 fn to_matrix(x: &Array2<f64>) -> Result<Matrix, ModelError> {
     let values: Vec<f64> = x.iter().copied().collect();
@@ -173,7 +174,7 @@ impl Default for RandomForestParams {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RandomForest {
     n_features: usize,
-    forests: Vec<(usize, RandomForestRegressor<f64, f64, Matrix, Vec<f64>>)>,
+    forests: Vec<(usize, Forest)>,
 }
 
 impl Fit<Array2<f64>, Array1<f64>, ModelError> for RandomForestParams {

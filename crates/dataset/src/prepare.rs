@@ -52,6 +52,26 @@ pub fn unique_ids<T: Identified>(rows: &[T]) -> usize {
         .len()
 }
 
+/// A group number per track: tracks whose audio features (all but valence) are identical get
+/// the same number. The same recording is often released under several ids (single, album,
+/// compilation), with identical features and valence; cross-validation that keeps such copies
+/// together (see [`crate::split::group_k_fold`]) does not reward memorising them.
+pub fn recording_groups(tracks: &[Track]) -> Vec<usize> {
+    use crate::features::AudioFeature;
+    let mut numbers: HashMap<Vec<u64>, usize> = HashMap::new();
+    tracks
+        .iter()
+        .map(|track| {
+            let key: Vec<u64> = AudioFeature::PREDICTORS
+                .iter()
+                .map(|&f| track.features.get(f).map_or(u64::MAX, f64::to_bits))
+                .collect();
+            let next = numbers.len();
+            *numbers.entry(key).or_insert(next)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,24 +113,4 @@ mod tests {
         assert_eq!(tags(&exclude_ids(rows(), &["b"])), vec![1, 3, 4]);
         assert_eq!(unique_ids(&rows()), 3);
     }
-}
-
-/// A group number per track: tracks whose audio features (all but valence) are identical get
-/// the same number. The same recording is often released under several ids (single, album,
-/// compilation), with identical features and valence; cross-validation that keeps such copies
-/// together (see [`crate::split::group_k_fold`]) does not reward memorising them.
-pub fn recording_groups(tracks: &[Track]) -> Vec<usize> {
-    use crate::features::AudioFeature;
-    let mut numbers: HashMap<Vec<u64>, usize> = HashMap::new();
-    tracks
-        .iter()
-        .map(|track| {
-            let key: Vec<u64> = AudioFeature::PREDICTORS
-                .iter()
-                .map(|&f| track.features.get(f).map_or(u64::MAX, f64::to_bits))
-                .collect();
-            let next = numbers.len();
-            *numbers.entry(key).or_insert(next)
-        })
-        .collect()
 }

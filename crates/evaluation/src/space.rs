@@ -132,7 +132,7 @@ impl Domain {
             Domain::Choice(values) => values.is_empty(),
             Domain::Int { low, high, .. } => low > high,
             Domain::Float { low, high, log } => {
-                !(low <= high) || !low.is_finite() || !high.is_finite() || (*log && *low <= 0.0)
+                low > high || !low.is_finite() || !high.is_finite() || (*log && *low <= 0.0)
             }
         }
     }
