@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::valence::{
     blend_members, explain_boosting, feature_sets, influence_sentences, oof_key, plot_oof,
     predict_eval, prepare, search_method, slug, BlendOutcome, Budget, Choice, Grouping, Influence,
-    Method, MethodResult, OofTable, OutDir, PipelineError, ValenceInputs,
+    Method, MethodResult, OofTable, OutDir, PipelineError, Twins, ValenceInputs,
 };
 
 /// What to run.
@@ -222,6 +222,10 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         fallback_set,
         fallback_model,
     )?;
+    let twins = Twins::find(&inputs.train, &inputs.eval);
+    let mut predictions = predictions;
+    twins.apply(&mut predictions);
+    log(twins.describe());
     let ids: Vec<String> = inputs.eval.iter().map(|t| t.id.clone()).collect();
     write_predictions(&out.file("predictions.csv"), "valence", &ids, &predictions)?;
 
@@ -322,7 +326,7 @@ fn write_outputs(
         "best": summary.best,
         "fallback": {"model": summary.fallback, "ids": summary.fallback_ids},
         "influence": influences,
-        "predictions": {"file": "predictions.csv", "count": inputs.eval.len()},
+        "predictions": {"file": "predictions.csv", "count": inputs.eval.len(), "from_twins": Twins::find(&inputs.train, &inputs.eval)},
         "seconds": summary.seconds,
     });
     write_json(&out.file("metrics.json"), &metrics)?;
@@ -354,6 +358,7 @@ fn write_outputs(
         summary.fallback_ids.len(),
         summary.fallback_ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
     ));
+    md.paragraph(&Twins::find(&inputs.train, &inputs.eval).describe());
     md.heading(2, "CV MAE per method and feature set");
     let mut rows: Vec<Vec<String>> = Vec::new();
     for method in Method::ALL {

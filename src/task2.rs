@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::valence::{
     blend_members, feature_sets, oof_key, plot_oof, prepare, slug, Budget, Grouping, OofTable,
-    OutDir, PipelineError,
+    OutDir, PipelineError, Twins,
 };
 
 /// What to run.
@@ -299,6 +299,9 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
             "a prediction is not finite".into(),
         ));
     }
+    let twins = Twins::find(&inputs.train, &inputs.eval);
+    twins.apply(&mut predictions);
+    log(twins.describe());
     let ids: Vec<String> = inputs.eval.iter().map(|t| t.id.clone()).collect();
     write_predictions(&out.file("predictions.csv"), "valence", &ids, &predictions)?;
 
@@ -317,6 +320,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
         &overfitting,
         &fallback,
         &fallback_ids,
+        &twins,
         &summary,
     )?;
     log(format!(
@@ -404,6 +408,7 @@ fn write_outputs(
     overfitting: &[Overfitting],
     fallback: &Candidate,
     fallback_ids: &[String],
+    twins: &Twins,
     summary: &Task2Summary,
 ) -> Result<(), PipelineError> {
     let by = |name: &str| -> serde_json::Value {
@@ -442,6 +447,7 @@ fn write_outputs(
         },
         "fallback": {"method": fallback.name, "feature_set": fallback.feature_set, "cv_mae": fallback.scores.mae, "ids": fallback_ids},
         "answer": summary.answer,
+        "predictions": {"file": "predictions.csv", "from_twins": twins},
         "seconds": summary.seconds,
     });
     write_json(&out.file("metrics.json"), &metrics)?;
@@ -539,6 +545,7 @@ fn write_outputs(
         fallback.name,
         fallback.scores.mae
     ));
+    md.paragraph(&twins.describe());
     md.write(&out.file("report.md"))?;
     Ok(())
 }

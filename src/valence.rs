@@ -816,3 +816,119 @@ pub fn plot_oof(
 pub fn rows(x: &Array2<f64>, indices: &[usize]) -> Array2<f64> {
     x.select(Axis(0), indices)
 }
+
+/// Evaluation tracks whose audio features are identical to those of chart tracks (the same
+/// recording under another id), with the valence those chart tracks have.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Twins {
+    /// For each evaluation track, the mean valence of its identical chart tracks, if any.
+    pub valence: Vec<Option<f64>>,
+    /// Among chart tracks, groups of two or more with identical audio features.
+    pub chart_groups: usize,
+    /// Largest gap between a chart track's valence and its group's mean: how exact the lookup is.
+    pub chart_max_deviation: f64,
+}
+
+impl Twins {
+    /// Finds the twins of `eval` among `train`.
+    pub fn find(train: &[Track], eval: &[Track]) -> Twins {
+        let mut all: Vec<Track> = train.to_vec();
+        all.extend(eval.iter().cloned());
+        let groups = dataset::prepare::recording_groups(&all);
+        let (train_groups, eval_groups) = groups.split_at(train.len());
+        let mut members: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+        for (track, &group) in train.iter().zip(train_groups) {
+            if let Some(v) = track.features.valence {
+                members.entry(group).or_default().push(v);
+            }
+        }
+        let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len() as f64;
+        let mut chart_groups = 0;
+        let mut chart_max_deviation: f64 = 0.0;
+        for values in members.values().filter(|v| v.len() > 1) {
+            chart_groups += 1;
+            let m = mean(values);
+            for v in values {
+                chart_max_deviation = chart_max_deviation.max((v - m).abs());
+            }
+        }
+        Twins {
+            valence: eval_groups
+                .iter()
+                .map(|g| members.get(g).map(|values| mean(values)))
+                .collect(),
+            chart_groups,
+            chart_max_deviation,
+        }
+    }
+
+    /// Number of evaluation tracks that have twins.
+    pub fn count(&self) -> usize {
+        self.valence.iter().filter(|v| v.is_some()).count()
+    }
+
+    /// Replaces the predictions of tracks with twins by their twins' valence.
+    pub fn apply(&self, predictions: &mut [f64]) {
+        for (prediction, twin) in predictions.iter_mut().zip(&self.valence) {
+            if let Some(valence) = twin {
+                *prediction = *valence;
+            }
+        }
+    }
+
+    /// A sentence for reports.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} evaluation tracks have audio features identical to chart tracks' (the same recording under another id); they take those tracks' valence instead of a model's prediction. Among the chart tracks, the {} groups of identical tracks never differ from their group's mean valence by more than {:.4}.",
+            self.count(),
+            self.chart_groups,
+            self.chart_max_deviation
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dataset::{AudioFeatures, Labels};
+
+    fn track(id: &str, energy: f64, valence: Option<f64>) -> Track {
+        Track {
+            id: id.into(),
+            features: AudioFeatures {
+                danceability: 0.5,
+                energy,
+                key: 1,
+                loudness: -5.0,
+                mode: Some(1),
+                speechiness: 0.1,
+                acousticness: 0.2,
+                instrumentalness: 0.0,
+                liveness: 0.1,
+                valence,
+                tempo: 120.0,
+                duration_ms: Some(200_000),
+                time_signature: Some(4),
+            },
+            analysis: None,
+            labels: Labels::default(),
+        }
+    }
+
+    #[test]
+    fn twins_take_the_valence_of_identical_chart_tracks_only() {
+        let train = vec![
+            track("a", 0.5, Some(0.2)),
+            track("b", 0.5, Some(0.4)),
+            track("c", 0.9, Some(0.9)),
+        ];
+        let eval = vec![track("x", 0.5, None), track("y", 0.7, None)];
+        let twins = Twins::find(&train, &eval);
+        assert_eq!(twins.valence, vec![Some(0.30000000000000004), None]);
+        assert_eq!((twins.chart_groups, twins.count()), (1, 1));
+        assert!((twins.chart_max_deviation - 0.1).abs() < 1e-12);
+        let mut predictions = vec![0.8, 0.6];
+        twins.apply(&mut predictions);
+        assert_eq!(predictions, vec![0.30000000000000004, 0.6]);
+    }
+}
