@@ -231,7 +231,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
         evaluation::plot::learning_curves(
             &out.file(&plot),
             &format!("Best network [{}]: loss per epoch (fold 1)", set.name),
-            &format!("{:?} loss", params_loss_name(&best.params)),
+            &format!("{} loss", params_loss_name(&best.params)),
             &[
                 ("training (dropout on)", &train_loss),
                 ("validation", &validation_loss),
