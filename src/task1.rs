@@ -1,5 +1,5 @@
 //! Task 1: predict valence without neural networks. Every classic method is searched on both
-//! feature sets over the same grouped folds, the best are blended, the winner predicts the
+//! feature sets over the same folds, the best are blended, the winner predicts the
 //! evaluation tracks, and the boosting model explains which features move valence.
 
 use std::path::PathBuf;
@@ -60,11 +60,15 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
     let out = OutDir::create(&config.out)?;
     let inputs = prepare(&config.data, config.folds, config.seed, config.grouping)?;
     log(format!(
-        "{} chart tracks ({} recordings), {} tracks to predict, {} grouped folds",
+        "{} chart tracks ({} recordings), {} tracks to predict, {} folds ({})",
         inputs.train.len(),
         inputs.recordings,
         inputs.eval.len(),
-        inputs.folds.len()
+        inputs.folds.len(),
+        match inputs.grouping {
+            Grouping::Recordings => "copies of a recording kept together",
+            Grouping::Plain => "plain shuffled",
+        }
     ));
     let sets = feature_sets();
     let mut results: Vec<MethodResult> = Vec::new();
