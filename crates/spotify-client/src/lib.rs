@@ -47,3 +47,39 @@ impl FeatureSource for LocalSource {
         Ok(ids.iter().map(|id| self.by_id.get(id).cloned()).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dataset::Labels;
+
+    #[test]
+    fn local_source_answers_known_ids_in_order_and_none_for_unknown() {
+        let features = AudioFeatures {
+            danceability: 0.5,
+            energy: 0.6,
+            key: 2,
+            loudness: -6.0,
+            mode: Some(1),
+            speechiness: 0.05,
+            acousticness: 0.1,
+            instrumentalness: 0.0,
+            liveness: 0.1,
+            valence: Some(0.7),
+            tempo: 120.0,
+            duration_ms: Some(180_000),
+            time_signature: Some(4),
+        };
+        let track = Track {
+            id: "5aAx2yezTd8zXrkmtKl66Z".into(),
+            features: features.clone(),
+            analysis: None,
+            labels: Labels::default(),
+        };
+        let mut source = LocalSource::new(&[track]);
+        let answer = source
+            .audio_features(&["unknown".into(), "5aAx2yezTd8zXrkmtKl66Z".into()])
+            .unwrap();
+        assert_eq!(answer, vec![None, Some(features)]);
+    }
+}
