@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use spotify_ml::dataset::DataDir;
 use spotify_ml::task2::{run, Task2Config};
-use spotify_ml::valence::{Budget, Grouping, FOLDS, SEED};
+use spotify_ml::valence::{Budget, Grouping, RunConfig, FOLDS, SEED};
 
 /// Task 2: valence with neural networks.
 #[derive(Parser)]
@@ -40,22 +40,24 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let summary = run(&Task2Config {
-        data: DataDir::resolve(args.data.as_deref())?,
         task1: args.task1,
-        out: args.out.clone(),
-        budget: if args.quick {
-            Budget::Quick
-        } else {
-            Budget::Full
+        run: RunConfig {
+            data: DataDir::resolve(args.data.as_deref())?,
+            out: args.out.clone(),
+            budget: if args.quick {
+                Budget::Quick
+            } else {
+                Budget::Full
+            },
+            seed: args.seed,
+            folds: args.folds,
+            grouping: if args.plain_folds {
+                Grouping::Plain
+            } else {
+                Grouping::Recordings
+            },
+            progress: true,
         },
-        seed: args.seed,
-        folds: args.folds,
-        grouping: if args.plain_folds {
-            Grouping::Plain
-        } else {
-            Grouping::Recordings
-        },
-        progress: true,
     })?;
     println!(
         "best: {} on {} features, CV MAE {:.4}: the best results come {} neural networks; predictions in {}",

@@ -2,14 +2,15 @@
 //! feature sets over the same folds, the best are blended, the winner predicts the
 //! evaluation tracks, and the boosting model explains which features move valence.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use classic_models::{FittedModel, ModelFile};
-use dataset::{DataDir, FeatureSet};
+use dataset::FeatureSet;
 use evaluation::report::{write_json, write_predictions, Markdown};
 use evaluation::{describe, Importance};
 use serde_json::json;
+
+use crate::valence::RunConfig;
 
 use crate::valence::{
     blend_members, explain_boosting, feature_sets, influence_sentences, oof_key, plot_oof,
@@ -17,24 +18,8 @@ use crate::valence::{
     Method, MethodResult, OofTable, OutDir, PipelineError, Twins, ValenceInputs,
 };
 
-/// What to run.
-#[derive(Clone, Debug)]
-pub struct Task1Config {
-    /// The data directory.
-    pub data: DataDir,
-    /// Where to write the outputs.
-    pub out: PathBuf,
-    /// Search budget.
-    pub budget: Budget,
-    /// Seed of folds, searches and models.
-    pub seed: u64,
-    /// Number of folds.
-    pub folds: usize,
-    /// How tracks are dealt into folds.
-    pub grouping: Grouping,
-    /// Show progress bars.
-    pub progress: bool,
-}
+/// What to run: Task 1 needs nothing beyond the shared settings.
+pub type Task1Config = RunConfig;
 
 /// The headline numbers of a run.
 #[derive(Clone, Debug)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use classic_models::ModelFile;
-use dataset::{DataDir, FeatureSet, Track};
+use dataset::{FeatureSet, Track};
 use evaluation::report::{write_json, write_predictions, Markdown};
 use evaluation::{describe, CvScores, ParamSet, Search, Tunable, Value};
 use linfa::traits::Fit;
@@ -15,30 +15,20 @@ use neural_models::{MlpRegressor, MlpRegressorParams};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::valence::RunConfig;
+
 use crate::valence::{
-    blend_members, feature_sets, oof_key, plot_oof, prepare, slug, Budget, Grouping, OofTable,
-    OutDir, PipelineError, Twins,
+    blend_members, feature_sets, oof_key, plot_oof, prepare, slug, Budget, OofTable, OutDir,
+    PipelineError, Twins,
 };
 
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct Task2Config {
-    /// The data directory.
-    pub data: DataDir,
+    /// The shared settings; seed, folds and grouping must match Task 1's run.
+    pub run: RunConfig,
     /// Where Task 1 wrote its outputs (its `oof.csv` and model files are read from there).
     pub task1: PathBuf,
-    /// Where to write the outputs.
-    pub out: PathBuf,
-    /// Search budget.
-    pub budget: Budget,
-    /// Seed of folds, searches and networks (must match Task 1's for its folds).
-    pub seed: u64,
-    /// Number of folds (must match Task 1's).
-    pub folds: usize,
-    /// How tracks are dealt into folds.
-    pub grouping: Grouping,
-    /// Show progress bars.
-    pub progress: bool,
 }
 
 /// One row of the comparison: a model family on one feature set.
@@ -116,8 +106,13 @@ fn network_search(budget: Budget, seed: u64, progress: bool) -> Search {
 /// Runs Task 2 and writes `predictions.csv`, `report.md`, `metrics.json` and learning curves.
 pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     let start = Instant::now();
-    let out = OutDir::create(&config.out)?;
-    let inputs = prepare(&config.data, config.folds, config.seed, config.grouping)?;
+    let out = OutDir::create(&config.run.out)?;
+    let inputs = prepare(
+        &config.run.data,
+        config.run.folds,
+        config.run.seed,
+        config.run.grouping,
+    )?;
     let task1 = OofTable::read(&config.task1.join("oof.csv"), &inputs)?;
     log(format!(
         "{} chart tracks, {} folds; Task 1's out-of-fold predictions read from {}",
@@ -131,7 +126,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     let mut overfitting: Vec<Overfitting> = Vec::new();
     for set in &sets {
         let x = set.matrix(&inputs.train)?;
-        let search = network_search(config.budget, config.seed, config.progress);
+        let search = network_search(config.run.budget, config.run.seed, config.run.progress);
         let result = search.run::<MlpRegressorParams, _>(&x, &inputs.y, &inputs.folds)?;
         let best = result.best();
         log(format!(
@@ -326,7 +321,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     log(format!(
         "done in {:.0} s; outputs in {}",
         summary.seconds,
-        config.out.display()
+        config.run.out.display()
     ));
     Ok(summary)
 }
@@ -427,8 +422,8 @@ fn write_outputs(
     }
     let metrics = json!({
         "task": "valence, with neural networks",
-        "budget": format!("{:?}", config.budget).to_lowercase(),
-        "seed": config.seed,
+        "budget": format!("{:?}", config.run.budget).to_lowercase(),
+        "seed": config.run.seed,
         "cv_mae": {
             "nn": by("nn"),
             "blend": by("nn+boosting"),
@@ -456,9 +451,9 @@ fn write_outputs(
     md.heading(1, "Task 2: valence with neural networks");
     md.paragraph(&format!(
         "Multilayer perceptrons (tch/libtorch, CPU) searched at random over width, depth, dropout, learning rate, weight decay, batch size, loss and activation, on the same grouped {}-fold split as Task 1. Every candidate trains with AdamW, holds out 10% of its training rows for early stopping (best weights restored), and halves its learning rate on plateaus. Run took {:.0} s ({} budget).",
-        config.folds,
+        config.run.folds,
         summary.seconds,
-        format!("{:?}", config.budget).to_lowercase()
+        format!("{:?}", config.run.budget).to_lowercase()
     ));
     md.heading(2, "Comparison on the same folds");
     let mut rows = Vec::new();

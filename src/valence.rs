@@ -41,6 +41,25 @@ pub enum PipelineError {
     Inconsistent(String),
 }
 
+/// What every valence run needs: the data, where to write, how hard to search, and the folds.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The data directory.
+    pub data: DataDir,
+    /// Where to write the outputs.
+    pub out: PathBuf,
+    /// Search budget.
+    pub budget: Budget,
+    /// Seed of folds, searches and models (runs that share out-of-fold predictions need the same).
+    pub seed: u64,
+    /// Number of folds.
+    pub folds: usize,
+    /// How tracks are dealt into folds.
+    pub grouping: Grouping,
+    /// Show progress bars.
+    pub progress: bool,
+}
+
 /// Default seed of folds, searches and models.
 pub const SEED: u64 = 42;
 /// Number of cross-validation folds.
