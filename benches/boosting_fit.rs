@@ -5,26 +5,26 @@
 //! One measured fit is all 13,749 chart tracks from the shared data (`../shared/data` or
 //! `SPOTIFY_ML_DATA`; synthetic rows of the same shape without it), `audio` (12 columns) and
 //! `audio+analysis` (36 columns), inside a rayon pool of 2 threads. Prediction is timed for
-//! batches of 1, 1,000 and 100,000 rows resampled from the chart tracks, with the
-//! `audio+analysis` model, on the same 2 threads.
+//! batches of 1 and 1,000 rows resampled from the chart tracks and of 1,000,000 synthetic rows,
+//! with the `audio+analysis` model, on the same 2 threads.
 //!
 //! Python LightGBM cannot be timed inside criterion, so the comparison with it (same rows,
-//! same folds, same 2 threads, and the MAE alongside) is made by `tools/compare_boosting
-//! --threads 2`; `docs/BOOSTING.md` records both.
+//! same folds, same 2 threads, and the MAE alongside) is made by `tools/compare_peers` and
+//! `tools/compare_boosting`; `docs/PERFORMANCE.md` and `docs/BOOSTING.md` record them.
 
 use std::time::Duration;
+
+mod chart_data;
 
 use classic_models::{Boosting, BoostingParams, Loss};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use dataset::FeatureSet;
 use linfa::traits::Fit;
 use linfa::DatasetBase;
-use ndarray::{Array1, Array2, Axis};
+use ndarray::Axis;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Rows of the valence training set, for synthetic data of the same shape.
-const CHART_ROWS: usize = 13_749;
 /// Threads of every fit and prediction: the machine the comparison with LightGBM was made on.
 const THREADS: usize = 2;
 
@@ -40,45 +40,8 @@ fn params() -> BoostingParams {
         .seed(42)
 }
 
-/// The chart tracks as a matrix of `features` and their valence.
-fn chart_tracks(
-    features: &FeatureSet,
-) -> Result<(Array2<f64>, Array1<f64>), Box<dyn std::error::Error>> {
-    let dir = dataset::DataDir::resolve(None)?;
-    let tracks: Vec<_> = dataset::load::valence::load(&dir)?
-        .train
-        .into_iter()
-        .filter(|track| features.covers(track))
-        .collect();
-    Ok((features.matrix(&tracks)?, dataset::valence(&tracks)?))
-}
-
-fn synthetic(columns: usize) -> (Array2<f64>, Array1<f64>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let x = Array2::from_shape_simple_fn((CHART_ROWS, columns), || rng.gen_range(-1.0..1.0));
-    let y = Array1::from_shape_simple_fn(CHART_ROWS, || rng.gen_range(0.0..1.0));
-    (x, y)
-}
-
-fn data(features: &FeatureSet) -> (Array2<f64>, Array1<f64>) {
-    chart_tracks(features).unwrap_or_else(|error| {
-        eprintln!(
-            "boosting_fit: using synthetic rows for {} ({error})",
-            features.name
-        );
-        synthetic(features.len())
-    })
-}
-
-fn pool() -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(THREADS)
-        .build()
-        .expect("a rayon pool of 2 threads")
-}
-
 fn fit(c: &mut Criterion) {
-    let pool = pool();
+    let pool = chart_data::pool(THREADS);
     let params = params();
     let mut group = c.benchmark_group("boosting_fit");
     group
@@ -86,7 +49,7 @@ fn fit(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(10));
     for features in [FeatureSet::audio(), FeatureSet::audio_with_analysis()] {
-        let (x, y) = data(&features);
+        let (x, y) = chart_data::matrix("boosting_fit", &features);
         let rows = x.nrows();
         let dataset = DatasetBase::new(x, y);
         group.throughput(Throughput::Elements(rows as u64));
@@ -104,9 +67,9 @@ fn fit(c: &mut Criterion) {
 }
 
 fn predict(c: &mut Criterion) {
-    let pool = pool();
+    let pool = chart_data::pool(THREADS);
     let features = FeatureSet::audio_with_analysis();
-    let (x, y) = data(&features);
+    let (x, y) = chart_data::matrix("boosting_fit", &features);
     let model: Boosting = pool
         .install(|| params().fit(&DatasetBase::new(x.clone(), y)))
         .expect("the benchmark model fits");
@@ -116,9 +79,15 @@ fn predict(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    for batch in [1usize, 1_000, 100_000] {
-        let rows: Vec<usize> = (0..batch).map(|_| rng.gen_range(0..x.nrows())).collect();
-        let batch_x = x.select(Axis(0), &rows);
+    for batch in [1usize, 1_000, 1_000_000] {
+        // Resampled chart tracks up to 1,000 rows; the million are synthetic rows of the same
+        // shape, which walk the trees as deep.
+        let batch_x = if batch <= x.nrows() {
+            let rows: Vec<usize> = (0..batch).map(|_| rng.gen_range(0..x.nrows())).collect();
+            x.select(Axis(0), &rows)
+        } else {
+            chart_data::synthetic(batch, x.ncols(), 1).0
+        };
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_function(BenchmarkId::new("audio+analysis", batch), |b| {
             b.iter(|| pool.install(|| model.try_predict(batch_x.view())))

@@ -10,47 +10,15 @@
 
 use std::time::Duration;
 
+mod chart_data;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use linfa::traits::Fit;
 use linfa::DatasetBase;
-use ndarray::{Array1, Array2};
 use neural_models::{MlpConfig, MlpRegressorParams, Optimiser};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-/// Rows of the valence training set, for synthetic data of the same shape.
-const CHART_ROWS: usize = 13_749;
-/// Columns of `FeatureSet::audio_with_analysis()`.
-const COLUMNS: usize = 36;
-
-/// The chart tracks as a matrix and their valence, or `None` with the reason.
-fn chart_tracks() -> Result<(Array2<f64>, Array1<f64>), Box<dyn std::error::Error>> {
-    let dir = dataset::DataDir::resolve(None)?;
-    let data = dataset::load::valence::load(&dir)?;
-    let features = dataset::FeatureSet::audio_with_analysis();
-    let tracks: Vec<_> = data
-        .train
-        .into_iter()
-        .filter(|track| features.covers(track))
-        .collect();
-    Ok((features.matrix(&tracks)?, dataset::valence(&tracks)?))
-}
-
-fn synthetic() -> (Array2<f64>, Array1<f64>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let x = Array2::from_shape_simple_fn((CHART_ROWS, COLUMNS), || rng.gen_range(-1.0..1.0));
-    let y = Array1::from_shape_simple_fn(CHART_ROWS, || rng.gen_range(0.0..1.0));
-    (x, y)
-}
 
 fn one_epoch(c: &mut Criterion) {
-    let (x, y) = match chart_tracks() {
-        Ok(data) => data,
-        Err(error) => {
-            eprintln!("nn_training: using synthetic rows ({error})");
-            synthetic()
-        }
-    };
+    let (x, y) = chart_data::matrix("nn_training", &dataset::FeatureSet::audio_with_analysis());
     let rows = x.nrows();
     eprintln!("nn_training: {rows} rows × {} columns", x.ncols());
     let data = DatasetBase::new(x, y);

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""The Python peers of `tools/compare_peers`, one model per process, and the report.
+
+`--one PEER` measures one peer on one feature set, on the folds the Rust side wrote, and prints
+one JSON object shaped like `examples/peer_measure.rs`'s: CV MAE, mean fit seconds per fold,
+training rows per second, prediction rows per second for a resampled batch, the resident set
+after loading the data and its high-water mark after the fits (both from /proc/self/status, as on
+the Rust side). The settings copy the Rust side's, which its doc comment lists:
+
+- `lightgbm`: LightGBM 4, 2000 trees, learning rate 0.02, 31 leaves, 20 rows per leaf, bagging
+  0.8 every tree, feature fraction 0.7, timed from the numpy matrix (binning counts);
+- `sklearn_forest`: scikit-learn `RandomForestRegressor`, 100 trees, depth 12, 5 rows per leaf,
+  10 rows to split, a third of the features per split, `n_jobs` = threads;
+- `sklearn_mlp`: scikit-learn `MLPRegressor` (256, 128), ReLU, Adam 1e-3, batch 256, 40 epochs,
+  squared error, on standardised inputs (it has no dropout nor decoupled weight decay);
+- `torch_mlp`: PyTorch 2.13, the identical network and training as the Rust side: 256 -> 128 -> 1,
+  ReLU, dropout 0.1, AdamW (1e-3, weight decay 0.01), batch 256, MSE, 40 shuffled epochs.
+
+`--report DIR` reads every `DIR/*.json` and writes the Markdown table with the ratios
+(spotify-ml / peer) to stdout.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+AUDIO = [
+    "danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
+    "instrumentalness", "liveness", "tempo", "duration_ms", "time_signature",
+]
+ANALYSIS = [f"pitch_{i}" for i in range(12)] + [f"timbre_{i}" for i in range(12)]
+FEATURE_SETS = {"audio": AUDIO, "audio+analysis": AUDIO + ANALYSIS}
+EPOCHS = 40
+
+# The torch 2.13.0 that `./run setup` installed, after the virtualenv's packages so that it
+# shadows none of them.
+if os.environ.get("TORCH_SITE"):
+    sys.path.append(os.environ["TORCH_SITE"])
+
+
+def memory_mb(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return float(line.split()[1]) / 1024.0
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def load(directory, folds_path, features):
+    tracks = pd.read_csv(directory / "valence" / "chart_tracks.csv")
+    analysis = pd.read_csv(directory / "valence" / "chart_tracks_analysis.csv")
+    folds = pd.read_csv(folds_path)
+    if len(folds) != len(tracks) or not (folds["id"].to_numpy() == tracks["id"].to_numpy()).all():
+        sys.exit(f"{folds_path} does not list the rows of chart_tracks.csv in file order")
+    joined = tracks.merge(analysis, on="id", how="left", validate="one_to_one")
+    joined["fold"] = folds["fold"].to_numpy()
+    columns = FEATURE_SETS[features]
+    joined = joined.dropna(subset=columns)
+    return joined[columns].to_numpy(np.float64), joined["valence"].to_numpy(np.float64), \
+        joined["fold"].to_numpy()
+
+
+class Standardised:
+    """Standardises inputs with the training rows' mean and deviation, as the Rust side does."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, x, y):
+        self.mean = x.mean(axis=0)
+        self.std = x.std(axis=0)
+        self.std[self.std <= 1e-12] = 1.0
+        self.model.fit((x - self.mean) / self.std, y)
+        return self
+
+    def predict(self, x):
+        return self.model.predict((x - self.mean) / self.std)
+
+
+class LightGbm:
+    def __init__(self, threads, seed):
+        self.params = {
+            "objective": "regression", "learning_rate": 0.02, "num_leaves": 31,
+            "min_data_in_leaf": 20, "bagging_fraction": 0.8, "bagging_freq": 1,
+            "feature_fraction": 0.7, "num_threads": threads, "seed": seed, "verbose": -1,
+        }
+
+    def fit(self, x, y):
+        import lightgbm as lgb
+        self.booster = lgb.train(self.params, lgb.Dataset(x, y), num_boost_round=2000)
+        return self
+
+    def predict(self, x):
+        return self.booster.predict(x, num_threads=self.params["num_threads"])
+
+
+class TorchMlp:
+    def __init__(self, threads, seed):
+        import torch
+        torch.set_num_threads(threads)
+        self.seed = seed
+
+    def fit(self, x_raw, y_raw):
+        import torch
+        from torch import nn
+        torch.manual_seed(self.seed)
+        self.mean = x_raw.mean(axis=0)
+        self.std = x_raw.std(axis=0)
+        self.std[self.std <= 1e-12] = 1.0
+        x = torch.from_numpy((x_raw - self.mean) / self.std).float()
+        y = torch.from_numpy(y_raw).float().reshape(-1, 1)
+        self.model = nn.Sequential(
+            nn.Linear(x.shape[1], 256), nn.ReLU(), nn.Dropout(0.1),
+            nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.1),
+            nn.Linear(128, 1),
+        )
+        self.model.train()
+        optimiser = torch.optim.AdamW(self.model.parameters(), lr=1e-3, weight_decay=0.01)
+        loss_fn = nn.MSELoss()
+        generator = torch.Generator().manual_seed(self.seed)
+        for _ in range(EPOCHS):
+            order = torch.randperm(x.shape[0], generator=generator)
+            x_epoch, y_epoch = x[order], y[order]
+            for start in range(0, x.shape[0], 256):
+                loss = loss_fn(self.model(x_epoch[start:start + 256]), y_epoch[start:start + 256])
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+        return self
+
+    def predict(self, x_raw):
+        import torch
+        self.model.eval()
+        with torch.no_grad():
+            x = torch.from_numpy((x_raw - self.mean) / self.std).float()
+            return self.model(x).reshape(-1).double().numpy()
+
+
+def make(peer, threads, seed):
+    if peer == "lightgbm":
+        return LightGbm(threads, seed)
+    if peer == "sklearn_forest":
+        from sklearn.ensemble import RandomForestRegressor
+        return RandomForestRegressor(
+            n_estimators=100, max_depth=12, min_samples_leaf=5, min_samples_split=10,
+            max_features=1.0 / 3.0, n_jobs=threads, random_state=seed)
+    if peer == "sklearn_mlp":
+        from sklearn.neural_network import MLPRegressor
+        return Standardised(MLPRegressor(
+            hidden_layer_sizes=(256, 128), activation="relu", solver="adam",
+            learning_rate_init=1e-3, batch_size=256, max_iter=EPOCHS, early_stopping=False,
+            n_iter_no_change=EPOCHS + 1, tol=0.0, random_state=seed))
+    if peer == "torch_mlp":
+        return TorchMlp(threads, seed)
+    sys.exit(f"unknown peer {peer}")
+
+
+MODEL_OF_PEER = {
+    "lightgbm": "boosting", "sklearn_forest": "forest", "sklearn_mlp": "network",
+    "torch_mlp": "network",
+}
+
+
+def measure_one(args):
+    import warnings
+    warnings.filterwarnings("ignore")
+    x, y, fold_of = load(Path(args.data), args.folds, args.features)
+    baseline = memory_mb("VmRSS")
+    oof = np.full(len(y), np.nan)
+    fit_seconds, train_rows, model = [], [], None
+    for fold in range(int(fold_of.max()) + 1):
+        train, test = fold_of != fold, fold_of == fold
+        model = make(args.one, args.threads, args.seed)
+        start = time.perf_counter()
+        model.fit(x[train], y[train])
+        fit_seconds.append(time.perf_counter() - start)
+        train_rows.append(int(train.sum()))
+        print(f"  {args.one} {args.features} fold {fold}: {fit_seconds[-1]:.2f} s", file=sys.stderr)
+        oof[test] = model.predict(x[test])
+    peak = memory_mb("VmHWM")
+    folds = [np.abs(oof[fold_of == f] - y[fold_of == f]).mean() for f in range(int(fold_of.max()) + 1)]
+    rng = np.random.default_rng(args.seed)
+    batch = x[rng.integers(0, len(y), args.predict_rows)]
+    start = time.perf_counter()
+    predicted = model.predict(batch)
+    predict_seconds = time.perf_counter() - start
+    if not np.isfinite(predicted).all():
+        sys.exit("the peer predicted a non-finite value")
+    epochs = EPOCHS if MODEL_OF_PEER[args.one] == "network" else 1
+    mean_fit = float(np.mean(fit_seconds))
+    print(json.dumps({
+        "side": args.one,
+        "model": MODEL_OF_PEER[args.one],
+        "features": args.features,
+        "rows": int(len(y)),
+        "columns": int(x.shape[1]),
+        "threads": args.threads,
+        "cv_mae": float(np.mean(folds)),
+        "mean_fit_seconds": mean_fit,
+        "fit_seconds": fit_seconds,
+        "train_rows_per_second": float(np.mean(train_rows)) * epochs / mean_fit,
+        "predict_rows": args.predict_rows,
+        "predict_rows_per_second": args.predict_rows / predict_seconds,
+        "baseline_rss_mb": baseline,
+        "peak_rss_mb": peak,
+    }, indent=2))
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+# What each workspace model is compared with, and which ratios carry a target.
+PAIRS = [
+    ("boosting", "lightgbm", "LightGBM 4"),
+    ("forest", "sklearn_forest", "scikit-learn RandomForestRegressor"),
+    ("network", "torch_mlp", "PyTorch 2.13 (identical network)"),
+    ("network", "sklearn_mlp", "scikit-learn MLPRegressor"),
+]
+
+
+def write_report(directory, command, loads):
+    rows = [json.loads(path.read_text()) for path in sorted(Path(directory).glob("*.json"))]
+    features = ["audio", "audio+analysis"]
+    out = []
+    out.append("| model | features | side | CV MAE | fit s / fold | train rows/s | predict rows/s"
+               " | peak RSS MB (baseline) |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for model in ("boosting", "forest", "network"):
+        peers = [peer for m, peer, _ in PAIRS if m == model]
+        for feature in features:
+            for side in ["spotify-ml"] + peers:
+                r = next((r for r in rows if r["side"] == side and r["model"] == model
+                          and r["features"] == feature), None)
+                if r is None:
+                    continue
+                out.append(
+                    f"| {model} | {feature} | {side} | {r['cv_mae']:.4f} | {r['mean_fit_seconds']:.2f}"
+                    f" | {r['train_rows_per_second']:,.0f} | {r['predict_rows_per_second']:,.0f}"
+                    f" | {r['peak_rss_mb']:.0f} ({r['baseline_rss_mb']:.0f}) |")
+    out.append("")
+    out.append("Ratios, spotify-ml / peer (fit time and memory: lower is better; throughput: higher"
+               " is better; MAE difference: negative is better):")
+    out.append("")
+    out.append("| model | peer | features | MAE difference | fit time | train throughput"
+               " | predict throughput | peak RSS |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for model, peer, name in PAIRS:
+        for feature in features:
+            ours = next((r for r in rows if r["side"] == "spotify-ml" and r["model"] == model
+                         and r["features"] == feature), None)
+            theirs = next((r for r in rows if r["side"] == peer and r["features"] == feature), None)
+            if ours is None or theirs is None:
+                continue
+            out.append(
+                f"| {model} | {name} | {feature} | {ours['cv_mae'] - theirs['cv_mae']:+.4f}"
+                f" | {ours['mean_fit_seconds'] / theirs['mean_fit_seconds']:.2f}×"
+                f" | {ours['train_rows_per_second'] / theirs['train_rows_per_second']:.2f}×"
+                f" | {ours['predict_rows_per_second'] / theirs['predict_rows_per_second']:.2f}×"
+                f" | {ours['peak_rss_mb'] / theirs['peak_rss_mb']:.2f}× |")
+    header = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores"
+        f" ({cpu_model()}), {platform.system()} {platform.release()}, Python"
+        f" {platform.python_version()}.",
+        f"Load average before and after the run: {loads}.",
+        "",
+        f"Command: `{command}`",
+        "",
+    ]
+    print("\n".join(header + out))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--one", choices=sorted(MODEL_OF_PEER))
+    parser.add_argument("--features", choices=sorted(FEATURE_SETS))
+    parser.add_argument("--folds", type=Path)
+    parser.add_argument("--data", default=os.environ.get(
+        "SPOTIFY_ML_DATA", str(Path(__file__).resolve().parent.parent.parent / "shared" / "data")))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--predict-rows", type=int, default=1_000_000)
+    parser.add_argument("--report", type=Path, help="directory of the JSON measurements")
+    parser.add_argument("--command", default="tools/compare_peers")
+    parser.add_argument("--loads", default="unknown")
+    args = parser.parse_args()
+    if args.report:
+        write_report(args.report, args.command, args.loads)
+    elif args.one and args.features and args.folds:
+        measure_one(args)
+    else:
+        parser.error("use --one PEER --features SET --folds FILE, or --report DIR")
+
+
+if __name__ == "__main__":
+    main()
