@@ -272,6 +272,43 @@ def write_report(directory, command, loads):
                 f" | {ours['train_rows_per_second'] / theirs['train_rows_per_second']:.2f}×"
                 f" | {ours['predict_rows_per_second'] / theirs['predict_rows_per_second']:.2f}×"
                 f" | {ours['peak_rss_mb'] / theirs['peak_rss_mb']:.2f}× |")
+    out.append("")
+    out.append("Targets of issue 8, judged on this run:")
+    out.append("")
+    out.append("| target | features | spotify-ml | peer | verdict |")
+    out.append("|---|---|---|---|---|")
+
+    def find(side, model, feature):
+        return next((r for r in rows if r["side"] == side and r["model"] == model
+                     and r["features"] == feature), None)
+
+    checks = [
+        ("boosting CV MAE ≤ LightGBM's", "boosting", "lightgbm", "cv_mae", "le", 1.0),
+        ("boosting fit time ≤ 1.0× LightGBM's", "boosting", "lightgbm", "mean_fit_seconds", "le", 1.0),
+        ("forest fit time ≤ 1.0× scikit-learn's", "forest", "sklearn_forest", "mean_fit_seconds", "le", 1.0),
+        ("network training throughput ≥ 0.9× PyTorch's", "network", "torch_mlp",
+         "train_rows_per_second", "ge", 0.9),
+        ("best model's batch prediction ≥ 1.0× LightGBM's", "boosting", "lightgbm",
+         "predict_rows_per_second", "ge", 1.0),
+        ("best model's peak memory while fitting ≤ 1.0× LightGBM's", "boosting", "lightgbm",
+         "peak_rss_mb", "le", 1.0),
+    ]
+    for label, model, peer, field, sense, factor in checks:
+        for feature in features:
+            ours, theirs = find("spotify-ml", model, feature), find(peer, model, feature)
+            if ours is None or theirs is None:
+                continue
+            a, b = ours[field], theirs[field]
+            if field == "cv_mae":
+                met = a <= b
+                verdict = "met" if met else f"missed by {a - b:.4f}"
+                shown = (f"{a:.4f}", f"{b:.4f}")
+            else:
+                ratio = a / b
+                met = ratio <= factor if sense == "le" else ratio >= factor
+                verdict = f"{ratio:.2f}×, " + ("met" if met else "missed")
+                shown = (f"{a:,.2f}", f"{b:,.2f}")
+            out.append(f"| {label} | {feature} | {shown[0]} | {shown[1]} | {verdict} |")
     header = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores"
         f" ({cpu_model()}), {platform.system()} {platform.release()}, Python"
