@@ -48,6 +48,8 @@ pub struct Script {
     pub faults: VecDeque<Fault>,
     /// Faults keyed by the 1-based number of the audio-features request they replace.
     pub features_faults: HashMap<usize, Fault>,
+    /// Faults keyed by the 1-based number of the audio-analysis request they replace.
+    pub analysis_faults: HashMap<usize, Fault>,
     /// Ids the server answers `null` to.
     pub unknown: HashSet<String>,
     /// Lifetime of a token, in seconds, as the token endpoint reports it.
@@ -63,6 +65,7 @@ struct Inner {
     tokens: Vec<String>,
     uses_of_current_token: usize,
     features_requests: usize,
+    analysis_requests: usize,
 }
 
 #[derive(Clone)]
@@ -375,6 +378,12 @@ fn answer(
     if path == "/v1/audio-features" {
         inner.features_requests += 1;
         if let Some(f) = inner.script.features_faults.remove(&inner.features_requests) {
+            fault = Some(f);
+        }
+    }
+    if path.starts_with("/v1/audio-analysis/") {
+        inner.analysis_requests += 1;
+        if let Some(f) = inner.script.analysis_faults.remove(&inner.analysis_requests) {
             fault = Some(f);
         }
     }
