@@ -96,14 +96,15 @@ impl Authenticator {
     fn fetch(&mut self, http: &mut Http) -> Result<Token, ClientError> {
         let endpoint = http::endpoint("POST", &self.token_url);
         let authorization = self.credentials.basic_authorization()?;
-        let url = self.token_url.clone();
+        let request = http
+            .post(&self.token_url)
+            .set("Authorization", &authorization);
         let body = http
-            .send(&endpoint, &|agent: &ureq::Agent| {
-                agent
-                    .post(&url)
-                    .set("Authorization", &authorization)
-                    .send_form(&[("grant_type", "client_credentials")])
-            })
+            .send(
+                &endpoint,
+                &request,
+                Some(&[("grant_type", "client_credentials")]),
+            )
             .map_err(|error| match error {
                 ClientError::Http {
                     endpoint,
@@ -117,8 +118,8 @@ impl Authenticator {
                 },
                 other => other,
             })?;
-        let mut token: Token =
-            serde_json::from_str(&body).map_err(|error| ClientError::malformed(&endpoint, &error))?;
+        let mut token: Token = serde_json::from_str(&body)
+            .map_err(|error| ClientError::malformed(&endpoint, &error))?;
         // As rspotify's own token request does: the expiry is counted from now.
         token.expires_at = chrono::Utc::now().checked_add_signed(token.expires_in);
         self.fetched += 1;
@@ -133,7 +134,13 @@ mod tests {
     #[test]
     fn debug_output_hides_the_client_id_and_secret() {
         let credentials = ClientCredentials::new("my-client-id", "my-secret-value");
-        let text = format!("{credentials:?} {:?}", Authenticator::new(credentials.clone(), "x"));
-        assert!(!text.contains("my-client-id") && !text.contains("my-secret-value"), "{text}");
+        let text = format!(
+            "{credentials:?} {:?}",
+            Authenticator::new(credentials.clone(), "x")
+        );
+        assert!(
+            !text.contains("my-client-id") && !text.contains("my-secret-value"),
+            "{text}"
+        );
     }
 }

@@ -117,7 +117,10 @@ impl Cache {
         };
         let value = match value {
             Some(json) => Some(serde_json::from_str(&json).map_err(|error| {
-                self.error(format!("{} entry of {id} is unreadable: {error}", kind.column()))
+                self.error(format!(
+                    "{} entry of {id} is unreadable: {error}",
+                    kind.column()
+                ))
             })?),
             None => None,
         };
@@ -161,15 +164,16 @@ impl Cache {
                 )
                 .map_err(fail)?;
             for (id, value) in entries {
-                let json = match value {
-                    Some(value) => Some(serde_json::to_string(value).map_err(|error| {
-                        ClientError::Cache {
-                            path: path.clone(),
-                            message: format!("cannot encode the entry of {id}: {error}"),
-                        }
-                    })?),
-                    None => None,
-                };
+                let json =
+                    match value {
+                        Some(value) => Some(serde_json::to_string(value).map_err(|error| {
+                            ClientError::Cache {
+                                path: path.clone(),
+                                message: format!("cannot encode the entry of {id}: {error}"),
+                            }
+                        })?),
+                        None => None,
+                    };
                 insert
                     .execute(params![kind.column(), id, json, source, now])
                     .map_err(fail)?;
@@ -273,7 +277,10 @@ mod tests {
         assert_eq!(a.value, Some(features(0.535)));
         assert_eq!(a.source, "spotify");
         assert!(a.fetched_at >= before && a.fetched_at <= SystemTime::now());
-        let b = cache.features("b").expect("reads").expect("cached as unknown");
+        let b = cache
+            .features("b")
+            .expect("reads")
+            .expect("cached as unknown");
         assert_eq!(b.value, None);
         assert!(cache.features("c").expect("reads").is_none());
         assert_eq!(cache.len(Kind::Features).expect("counts"), 2);

@@ -21,7 +21,9 @@ pub enum ClientError {
     )]
     MissingCredentials,
     /// The token endpoint refused the client credentials.
-    #[error("{endpoint}: the token endpoint refused the client credentials (HTTP {status}): {message}")]
+    #[error(
+        "{endpoint}: the token endpoint refused the client credentials (HTTP {status}): {message}"
+    )]
     Auth {
         /// The token endpoint.
         endpoint: String,

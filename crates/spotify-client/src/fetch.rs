@@ -165,7 +165,11 @@ pub fn fetch<S: FeatureSource + ?Sized>(
     // Features: the cache first, then the source in batches.
     let mut todo = Vec::new();
     for (index, track) in tracks.iter_mut().enumerate() {
-        match cache.as_deref().map(|cache| cache.features(&track.id)).transpose()? {
+        match cache
+            .as_deref()
+            .map(|cache| cache.features(&track.id))
+            .transpose()?
+        {
             Some(Some(entry)) => {
                 match entry.value {
                     Some(_) => summary.features.cached += 1,
@@ -224,7 +228,11 @@ pub fn fetch<S: FeatureSource + ?Sized>(
         .collect();
     let mut todo = Vec::new();
     for index in with_features {
-        match cache.as_deref().map(|cache| cache.analysis(&tracks[index].id)).transpose()? {
+        match cache
+            .as_deref()
+            .map(|cache| cache.analysis(&tracks[index].id))
+            .transpose()?
+        {
             Some(Some(entry)) => {
                 match entry.value {
                     Some(_) => summary.analysis.cached += 1,

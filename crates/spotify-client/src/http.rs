@@ -16,9 +16,6 @@ pub(crate) struct Http {
     rng: ChaCha8Rng,
 }
 
-/// A request the retry loop can send again: builds and sends it on the agent.
-pub(crate) type Send<'a> = dyn Fn(&ureq::Agent) -> Result<ureq::Response, ureq::Error> + 'a;
-
 impl Http {
     /// An agent whose requests time out after `timeout` (connect, read and write together).
     pub(crate) fn new(timeout: Duration, retry: RetryPolicy) -> Http {
@@ -30,21 +27,43 @@ impl Http {
         Http { agent, retry, rng }
     }
 
-    /// Sends a request until it succeeds, fails for good or the attempts run out, and returns the
-    /// body. A status error that retrying does not fix comes back as [`ClientError::Http`] at once.
-    pub(crate) fn send(&mut self, endpoint: &str, send: &Send<'_>) -> Result<String, ClientError> {
+    /// A GET request on this agent.
+    pub(crate) fn get(&self, url: &str) -> ureq::Request {
+        self.agent.get(url)
+    }
+
+    /// A POST request on this agent.
+    pub(crate) fn post(&self, url: &str) -> ureq::Request {
+        self.agent.post(url)
+    }
+
+    /// Sends a request (with `form` as its body, if any) until it succeeds, fails for good or the
+    /// attempts run out, and returns the body. A status error that retrying does not fix comes
+    /// back as [`ClientError::Http`] at once.
+    pub(crate) fn send(
+        &mut self,
+        endpoint: &str,
+        request: &ureq::Request,
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<String, ClientError> {
         let attempts = self.retry.attempts();
         let mut attempt = 0;
         loop {
             attempt += 1;
             let last = attempt >= attempts;
-            match send(&self.agent) {
+            let sent = match form {
+                Some(form) => request.clone().send_form(form),
+                None => request.clone().call(),
+            };
+            match sent {
                 Ok(response) => {
-                    return response.into_string().map_err(|error| ClientError::Transport {
-                        endpoint: endpoint.to_string(),
-                        message: format!("reading the body failed: {error}"),
-                        attempts: attempt,
-                    })
+                    return response
+                        .into_string()
+                        .map_err(|error| ClientError::Transport {
+                            endpoint: endpoint.to_string(),
+                            message: format!("reading the body failed: {error}"),
+                            attempts: attempt,
+                        })
                 }
                 Err(ureq::Error::Status(429, response)) => {
                     let retry_after = response
@@ -123,7 +142,11 @@ fn transport_message(transport: &ureq::Transport) -> String {
 
 /// Joins a base URL and a path with exactly one slash between them.
 pub(crate) fn join(base: &str, path: &str) -> String {
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 /// Scheme, host and path of a URL: what errors name.

@@ -38,6 +38,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod charts;
 pub mod error;
 pub mod fetch;
 mod http;

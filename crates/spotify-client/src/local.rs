@@ -62,7 +62,10 @@ impl FeatureSource for LocalSource {
     }
 
     fn analysis_summary(&mut self, id: &str) -> Result<Option<AnalysisSummary>, ClientError> {
-        Ok(self.by_id.get(id).and_then(|(_, analysis)| analysis.clone()))
+        Ok(self
+            .by_id
+            .get(id)
+            .and_then(|(_, analysis)| analysis.clone()))
     }
 }
 

@@ -202,7 +202,10 @@ mod tests {
                 timbre: vec![0.0; 12],
             }],
         };
-        assert!(analysis.summary().unwrap_err().contains("segment 0 has 11 pitches"));
+        assert!(analysis
+            .summary()
+            .unwrap_err()
+            .contains("segment 0 has 11 pitches"));
         assert_eq!(AudioAnalysis { segments: vec![] }.summary(), Ok(None));
     }
 }

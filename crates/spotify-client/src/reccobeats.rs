@@ -114,7 +114,11 @@ impl Entry {
         });
         from_href
             .filter(|id| dataset::read::is_spotify_id(id))
-            .or_else(|| self.id.clone().filter(|id| dataset::read::is_spotify_id(id)))
+            .or_else(|| {
+                self.id
+                    .clone()
+                    .filter(|id| dataset::read::is_spotify_id(id))
+            })
     }
 }
 
@@ -145,11 +149,8 @@ impl FeatureSource for ReccoBeatsSource {
         let endpoint = http::endpoint("GET", &self.url);
         let mut answers = Vec::with_capacity(ids.len());
         for batch in ids.chunks(self.batch_size) {
-            let joined = batch.join(",");
-            let url = self.url.clone();
-            let body = self.http.send(&endpoint, &|agent: &ureq::Agent| {
-                agent.get(&url).query("ids", &joined).call()
-            })?;
+            let request = self.http.get(&self.url).query("ids", &batch.join(","));
+            let body = self.http.send(&endpoint, &request, None)?;
             let page: Page = parse(&endpoint, &body)?;
             let mut by_id: HashMap<String, AudioFeatures> = page
                 .content

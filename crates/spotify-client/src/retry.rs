@@ -87,7 +87,8 @@ impl RetryPolicy {
         let factor = 2u32.saturating_pow(retry.min(31));
         let ceiling = self.base_delay.saturating_mul(factor).min(self.max_delay);
         let half = ceiling / 2;
-        let jitter_nanos = rng.gen_range(0..=(ceiling - half).as_nanos().min(u64::MAX as u128) as u64);
+        let jitter_nanos =
+            rng.gen_range(0..=(ceiling - half).as_nanos().min(u64::MAX as u128) as u64);
         half + Duration::from_nanos(jitter_nanos)
     }
 }
@@ -105,9 +106,13 @@ mod tests {
             .max_delay(Duration::from_millis(1000));
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         for retry in 0..8 {
-            let ceiling = Duration::from_millis(100 * 2u64.pow(retry)).min(Duration::from_millis(1000));
+            let ceiling =
+                Duration::from_millis(100 * 2u64.pow(retry)).min(Duration::from_millis(1000));
             let wait = policy.backoff(retry, &mut rng);
-            assert!(wait >= ceiling / 2 && wait <= ceiling, "retry {retry}: {wait:?}");
+            assert!(
+                wait >= ceiling / 2 && wait <= ceiling,
+                "retry {retry}: {wait:?}"
+            );
         }
     }
 
@@ -116,7 +121,9 @@ mod tests {
         let policy = RetryPolicy::new();
         let waits = |seed: u64| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            (0..6).map(|retry| policy.backoff(retry, &mut rng)).collect::<Vec<_>>()
+            (0..6)
+                .map(|retry| policy.backoff(retry, &mut rng))
+                .collect::<Vec<_>>()
         };
         assert_eq!(waits(1), waits(1));
         assert_ne!(waits(1), waits(2));

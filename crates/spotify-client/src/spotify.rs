@@ -145,14 +145,11 @@ impl SpotifyClient {
         let mut refreshed = false;
         loop {
             let bearer = self.auth.bearer(&mut self.http)?;
-            let request = |agent: &ureq::Agent| {
-                let mut request = agent.get(&url).set("Authorization", &bearer);
-                for (name, value) in query {
-                    request = request.query(name, value);
-                }
-                request.call()
-            };
-            match self.http.send(&endpoint, &request) {
+            let mut request = self.http.get(&url).set("Authorization", &bearer);
+            for (name, value) in query {
+                request = request.query(name, value);
+            }
+            match self.http.send(&endpoint, &request, None) {
                 Ok(body) => return Ok(Some(body)),
                 Err(ClientError::Http { status: 401, .. }) if !refreshed => {
                     self.auth.invalidate();
@@ -173,7 +170,12 @@ impl SpotifyClient {
     }
 
     /// GET of a batch endpoint `path?ids=…`; a 404 there is a malformed answer, not a missing id.
-    fn get_batch(&mut self, kind: Endpoint, path: &str, ids: &[String]) -> Result<String, ClientError> {
+    fn get_batch(
+        &mut self,
+        kind: Endpoint,
+        path: &str,
+        ids: &[String],
+    ) -> Result<String, ClientError> {
         let url = http::join(&self.api_base_url, path);
         self.get(kind, path, &[("ids", ids.join(","))])?
             .ok_or_else(|| ClientError::Http {
@@ -221,15 +223,17 @@ impl SpotifyClient {
         let Some(analysis) = self.audio_analysis(id)? else {
             return Ok(None);
         };
-        analysis.summary().map_err(|message| ClientError::Malformed {
-            endpoint: http::endpoint(
-                "GET",
-                &http::join(&self.api_base_url, &format!("audio-analysis/{id}")),
-            ),
-            line: 0,
-            column: 0,
-            message,
-        })
+        analysis
+            .summary()
+            .map_err(|message| ClientError::Malformed {
+                endpoint: http::endpoint(
+                    "GET",
+                    &http::join(&self.api_base_url, &format!("audio-analysis/{id}")),
+                ),
+                line: 0,
+                column: 0,
+                message,
+            })
     }
 
     /// Tracks (popularity, artists) by id, in order, in requests of at most 50 ids; `None` for
@@ -240,7 +244,9 @@ impl SpotifyClient {
             let body = self.get_batch(Endpoint::Other, "tracks", batch)?;
             let endpoint = http::endpoint("GET", &http::join(&self.api_base_url, "tracks"));
             let page: TracksPage = parse(&endpoint, &body)?;
-            answers.extend(in_request_order(batch, page.tracks, |track| track.id.as_ref()));
+            answers.extend(in_request_order(batch, page.tracks, |track| {
+                track.id.as_ref()
+            }));
         }
         Ok(answers)
     }
@@ -253,7 +259,9 @@ impl SpotifyClient {
             let body = self.get_batch(Endpoint::Other, "artists", batch)?;
             let endpoint = http::endpoint("GET", &http::join(&self.api_base_url, "artists"));
             let page: ArtistsPage = parse(&endpoint, &body)?;
-            answers.extend(in_request_order(batch, page.artists, |artist| Some(&artist.id)));
+            answers.extend(in_request_order(batch, page.artists, |artist| {
+                Some(&artist.id)
+            }));
         }
         Ok(answers)
     }

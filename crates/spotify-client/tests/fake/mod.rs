@@ -181,8 +181,12 @@ pub fn segments(id: &str) -> Vec<(Vec<f64>, Vec<f64>)> {
     let seed = seed_of(id);
     (0..3 + (seed % 5) as usize)
         .map(|s| {
-            let pitches = (0..12).map(|i| ((seed >> (i % 50)) % 97 + s as u64) as f64 / 200.0).collect();
-            let timbre = (0..12).map(|i| ((seed >> (i * 3 % 60)) % 400) as f64 / 3.0 - 60.0 + s as f64).collect();
+            let pitches = (0..12)
+                .map(|i| ((seed >> (i % 50)) % 97 + s as u64) as f64 / 200.0)
+                .collect();
+            let timbre = (0..12)
+                .map(|i| ((seed >> (i * 3 % 60)) % 400) as f64 / 3.0 - 60.0 + s as f64)
+                .collect();
             (pitches, timbre)
         })
         .collect()
@@ -236,7 +240,7 @@ pub fn track_json(id: &str) -> Value {
                   "uri": "spotify:album:2up3OPMp9Tb4dAKM2erWXQ", "artists": []},
         "artists": [simplified_artist(&artist_id(id))],
         "available_markets": ["US", "GB"], "disc_number": 1,
-        "duration_ms": 120_000 + (seed % 100_000) as i64, "explicit": seed % 2 == 0,
+        "duration_ms": 120_000 + (seed % 100_000) as i64, "explicit": seed & 1 == 0,
         "external_ids": {"isrc": "USUM71700001"},
         "external_urls": {"spotify": format!("https://open.spotify.com/track/{id}")},
         "href": format!("https://api.spotify.com/v1/tracks/{id}"), "id": id, "is_local": false,
@@ -265,7 +269,10 @@ pub fn playlist_track(index: usize) -> String {
 }
 
 fn error(status: u16, message: &str) -> Response {
-    json_response(status, json!({"error": {"status": status, "message": message}}))
+    json_response(
+        status,
+        json!({"error": {"status": status, "message": message}}),
+    )
 }
 
 fn json_response(status: u16, body: Value) -> Response {
@@ -287,7 +294,12 @@ async fn handle(
     let path = uri.path().to_string();
     let ids: Vec<String> = query
         .get("ids")
-        .map(|ids| ids.split(',').filter(|id| !id.is_empty()).map(str::to_string).collect())
+        .map(|ids| {
+            ids.split(',')
+                .filter(|id| !id.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let authorization = headers
         .get("authorization")
@@ -295,7 +307,15 @@ async fn handle(
         .map(str::to_string);
     let (response, delay) = {
         let mut inner = shared.0.lock().unwrap();
-        let answer = answer(&mut inner, &method, &path, &ids, authorization.as_deref(), &query, &body);
+        let answer = answer(
+            &mut inner,
+            &method,
+            &path,
+            &ids,
+            authorization.as_deref(),
+            &query,
+            &body,
+        );
         inner.seen.push(Seen {
             at: Instant::now(),
             method: method.to_string(),
@@ -342,7 +362,10 @@ fn answer(
             .auth_headers()
             .and_then(|headers| headers.get("authorization").cloned());
         if *method != Method::POST || !body.contains("grant_type=client_credentials") {
-            return Answer::Now(json_response(400, json!({"error": "unsupported_grant_type"})));
+            return Answer::Now(json_response(
+                400,
+                json!({"error": "unsupported_grant_type"}),
+            ));
         }
         if authorization.map(str::to_string) != expected {
             return Answer::Now(json_response(
@@ -353,7 +376,11 @@ fn answer(
         let token = format!("token-{}", inner.tokens.len() + 1);
         inner.tokens.push(token.clone());
         inner.uses_of_current_token = 0;
-        let expires_in = if inner.script.expires_in == 0 { 3600 } else { inner.script.expires_in };
+        let expires_in = if inner.script.expires_in == 0 {
+            3600
+        } else {
+            inner.script.expires_in
+        };
         return Answer::Now(json_response(
             200,
             json!({"access_token": token, "token_type": "Bearer", "expires_in": expires_in}),
@@ -377,13 +404,21 @@ fn answer(
     let mut fault = inner.script.faults.pop_front();
     if path == "/v1/audio-features" {
         inner.features_requests += 1;
-        if let Some(f) = inner.script.features_faults.remove(&inner.features_requests) {
+        if let Some(f) = inner
+            .script
+            .features_faults
+            .remove(&inner.features_requests)
+        {
             fault = Some(f);
         }
     }
     if path.starts_with("/v1/audio-analysis/") {
         inner.analysis_requests += 1;
-        if let Some(f) = inner.script.analysis_faults.remove(&inner.analysis_requests) {
+        if let Some(f) = inner
+            .script
+            .analysis_faults
+            .remove(&inner.analysis_requests)
+        {
             fault = Some(f);
         }
     }
@@ -404,14 +439,21 @@ fn answer(
             Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
-                .body(Body::from("{\"audio_features\": [{\"id\": \"x\", \"danceability\": "))
+                .body(Body::from(
+                    "{\"audio_features\": [{\"id\": \"x\", \"danceability\": ",
+                ))
                 .expect("response"),
         ),
         Some(Fault::Hang) => Answer::Never,
     }
 }
 
-fn normal_answer(script: &Script, path: &str, ids: &[String], query: &HashMap<String, String>) -> Response {
+fn normal_answer(
+    script: &Script,
+    path: &str,
+    ids: &[String],
+    query: &HashMap<String, String>,
+) -> Response {
     let known = |id: &String| !script.unknown.contains(id);
     match path {
         "/v1/audio-features" => {
@@ -420,7 +462,13 @@ fn normal_answer(script: &Script, path: &str, ids: &[String], query: &HashMap<St
             }
             let entries: Vec<Value> = ids
                 .iter()
-                .map(|id| if known(id) { features_json(id) } else { Value::Null })
+                .map(|id| {
+                    if known(id) {
+                        features_json(id)
+                    } else {
+                        Value::Null
+                    }
+                })
                 .collect();
             json_response(200, json!({"audio_features": entries}))
         }
@@ -430,7 +478,13 @@ fn normal_answer(script: &Script, path: &str, ids: &[String], query: &HashMap<St
             }
             let entries: Vec<Value> = ids
                 .iter()
-                .map(|id| if known(id) { track_json(id) } else { Value::Null })
+                .map(|id| {
+                    if known(id) {
+                        track_json(id)
+                    } else {
+                        Value::Null
+                    }
+                })
                 .collect();
             json_response(200, json!({"tracks": entries}))
         }
@@ -440,7 +494,13 @@ fn normal_answer(script: &Script, path: &str, ids: &[String], query: &HashMap<St
             }
             let entries: Vec<Value> = ids
                 .iter()
-                .map(|id| if known(id) { artist_json(id) } else { Value::Null })
+                .map(|id| {
+                    if known(id) {
+                        artist_json(id)
+                    } else {
+                        Value::Null
+                    }
+                })
                 .collect();
             json_response(200, json!({"artists": entries}))
         }
@@ -456,11 +516,24 @@ fn normal_answer(script: &Script, path: &str, ids: &[String], query: &HashMap<St
                 .map(|id| {
                     let mut entry = features_json(id);
                     let object = entry.as_object_mut().expect("object");
-                    for field in ["type", "uri", "track_href", "analysis_url", "duration_ms", "time_signature"] {
+                    for field in [
+                        "type",
+                        "uri",
+                        "track_href",
+                        "analysis_url",
+                        "duration_ms",
+                        "time_signature",
+                    ] {
                         object.remove(field);
                     }
-                    object.insert("id".into(), json!(format!("{:08x}-recco-beats-uuid", seed_of(id) as u32)));
-                    object.insert("href".into(), json!(format!("https://open.spotify.com/track/{id}")));
+                    object.insert(
+                        "id".into(),
+                        json!(format!("{:08x}-recco-beats-uuid", seed_of(id) as u32)),
+                    );
+                    object.insert(
+                        "href".into(),
+                        json!(format!("https://open.spotify.com/track/{id}")),
+                    );
                     entry
                 })
                 .collect();
@@ -488,15 +561,25 @@ fn playlist_page(playlist: &str, query: &HashMap<String, String>) -> Response {
     if playlist != "37i9dQZF1DXcBWIGoYBM5M" {
         return error(404, "Resource not found");
     }
-    let limit: usize = query.get("limit").and_then(|v| v.parse().ok()).unwrap_or(100);
-    let offset: usize = query.get("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let limit: usize = query
+        .get("limit")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let offset: usize = query
+        .get("offset")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     if limit > 100 {
         return error(400, "Invalid limit");
     }
     let items: Vec<Value> = (offset..(offset + limit).min(PLAYLIST_LENGTH))
         .map(|index| {
             // Item 7 is a track no longer available: Spotify sends `"track": null`.
-            let track = if index == 7 { Value::Null } else { track_json(&playlist_track(index)) };
+            let track = if index == 7 {
+                Value::Null
+            } else {
+                track_json(&playlist_track(index))
+            };
             json!({"added_at": "2019-06-01T00:00:00Z",
                    "added_by": {"id": "spotify", "type": "user"}, "is_local": false,
                    "track": track})
