@@ -125,3 +125,137 @@ fn build_dataset_writes_the_shared_rows_of_the_ids_it_covers_and_rereads_them_fr
         assert_eq!(from_local, from_cache, "{file} from the cache");
     }
 }
+
+#[path = "../crates/spotify-client/tests/fake/mod.rs"]
+mod fake;
+
+fn build_dataset_online(data: &Path, out: &Path, source_flags: &[&str]) -> std::process::Output {
+    Command::new(example("build_dataset"))
+        .args(["--data", &data.to_string_lossy()])
+        .args(source_flags)
+        .args([
+            "--market",
+            "gb",
+            "--from-year",
+            "2019",
+            "--to-year",
+            "2019",
+            "--limit",
+            "130",
+        ])
+        .args(["--cache", &out.join("cache.sqlite").to_string_lossy()])
+        .args(["--out", &out.to_string_lossy(), "--timeout", "2"])
+        .env("RSPOTIFY_CLIENT_ID", fake::CLIENT_ID)
+        .env("RSPOTIFY_CLIENT_SECRET", fake::CLIENT_SECRET)
+        .output()
+        .expect("runs build_dataset")
+}
+
+#[test]
+fn build_dataset_fetches_from_a_fake_spotify_and_reruns_from_the_cache() {
+    let Some(data) = data_dir() else { return };
+    let dir = DataDir::at(&data).expect("data dir");
+    let mut ids = chart_track_ids(
+        &dir,
+        &ChartFilter::all().markets(&["gb"]).years(2019..=2019),
+        true,
+    )
+    .expect("chart ids");
+    ids.truncate(130);
+    let mut script = fake::Script::default();
+    script.unknown.insert(ids[3].clone());
+    script.faults.push_back(fake::Fault::Status(500, None));
+    let server = fake::FakeServer::start(script);
+    let out = tempfile::tempdir().expect("temp dir");
+    let flags = [
+        "--source",
+        "spotify",
+        "--spotify-api-base",
+        &server.api_base(),
+        "--spotify-auth-base",
+        &server.auth_base(),
+    ];
+    let run = build_dataset_online(&data, out.path(), &flags);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let written = std::fs::read_to_string(out.path().join("chart_tracks.csv")).expect("written");
+    let rows: Vec<&str> = written.lines().skip(1).collect();
+    assert_eq!(rows.len(), 129, "130 ids, one unknown to Spotify");
+    let expected: dataset::AudioFeatures =
+        serde_json::from_value(fake::features_json(&ids[0])).expect("features");
+    assert_eq!(rows[0], training_csv::features_row(&ids[0], &expected));
+    let analyses =
+        std::fs::read_to_string(out.path().join("chart_tracks_analysis.csv")).expect("written");
+    assert_eq!(analyses.lines().count(), 130, "header and 129 analyses");
+    let requests = server.seen().len();
+
+    let rerun = build_dataset_online(&data, out.path(), &flags);
+    assert!(rerun.status.success());
+    assert_eq!(
+        server.seen().len(),
+        requests,
+        "the rerun is answered by the cache"
+    );
+    let rewritten = std::fs::read_to_string(out.path().join("chart_tracks.csv")).expect("written");
+    assert_eq!(rewritten, written);
+}
+
+#[test]
+fn build_dataset_reports_the_spotify_deprecation_and_takes_features_from_reccobeats_instead() {
+    let Some(data) = data_dir() else { return };
+    let mut script = fake::Script::default();
+    script.faults.push_back(fake::Fault::Status(403, None));
+    let server = fake::FakeServer::start(script);
+    let out = tempfile::tempdir().expect("temp dir");
+    let refused = build_dataset_online(
+        &data,
+        out.path(),
+        &[
+            "--source",
+            "spotify",
+            "--spotify-api-base",
+            &server.api_base(),
+            "--spotify-auth-base",
+            &server.auth_base(),
+        ],
+    );
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("2024-11-27") && message.contains("ReccoBeats"),
+        "{message}"
+    );
+
+    let recco = build_dataset_online(
+        &data,
+        out.path(),
+        &[
+            "--source",
+            "reccobeats",
+            "--reccobeats-base",
+            &server.reccobeats_base(),
+        ],
+    );
+    assert!(
+        recco.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recco.stderr)
+    );
+    let written = std::fs::read_to_string(out.path().join("chart_tracks.csv")).expect("written");
+    assert_eq!(written.lines().count(), 131, "header and 130 rows");
+    let analyses =
+        std::fs::read_to_string(out.path().join("chart_tracks_analysis.csv")).expect("written");
+    assert_eq!(
+        analyses.lines().count(),
+        1,
+        "ReccoBeats has no analysis: header only"
+    );
+    assert_eq!(
+        server.seen_on("/reccobeats/").len(),
+        4,
+        "130 ids in batches of 40"
+    );
+}
