@@ -161,6 +161,34 @@ pub(crate) struct PlaylistPage {
     pub(crate) total: usize,
 }
 
+/// Checks every feature a source gave against the Web API's documented ranges
+/// ([`dataset::validate::feature_range`]); a value outside is a [`ClientError::Malformed`]
+/// naming the track, the field and the value.
+pub(crate) fn check_features(
+    endpoint: &str,
+    id: &str,
+    features: &AudioFeatures,
+) -> Result<(), ClientError> {
+    for feature in dataset::AudioFeature::ALL {
+        let Some(value) = features.get(feature) else {
+            continue;
+        };
+        let range = dataset::validate::feature_range(feature);
+        if !range.contains(value) {
+            return Err(ClientError::Malformed {
+                endpoint: endpoint.to_string(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "track {id}: `{feature}` = {value} is outside {}..={}",
+                    range.min, range.max
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Parses a body of `endpoint`, mapping a parse failure to [`ClientError::Malformed`].
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     endpoint: &str,

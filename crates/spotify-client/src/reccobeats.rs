@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::error::ClientError;
 use crate::http::{self, Http};
-use crate::model::parse;
+use crate::model::{check_features, parse};
 use crate::retry::RetryPolicy;
 use crate::FeatureSource;
 
@@ -152,11 +152,13 @@ impl FeatureSource for ReccoBeatsSource {
             let request = self.http.get(&self.url).query("ids", &batch.join(","));
             let body = self.http.send(&endpoint, &request, None)?;
             let page: Page = parse(&endpoint, &body)?;
-            let mut by_id: HashMap<String, AudioFeatures> = page
-                .content
-                .into_iter()
-                .filter_map(|entry| Some((entry.spotify_id()?, entry.features)))
-                .collect();
+            let mut by_id: HashMap<String, AudioFeatures> = HashMap::with_capacity(batch.len());
+            for entry in page.content {
+                if let Some(id) = entry.spotify_id() {
+                    check_features(&endpoint, &id, &entry.features)?;
+                    by_id.insert(id, entry.features);
+                }
+            }
             answers.extend(batch.iter().map(|id| by_id.remove(id)));
         }
         Ok(answers)

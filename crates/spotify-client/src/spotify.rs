@@ -11,8 +11,8 @@ use crate::auth::{Authenticator, ClientCredentials};
 use crate::error::ClientError;
 use crate::http::{self, Http};
 use crate::model::{
-    parse, ArtistInfo, ArtistsPage, AudioAnalysis, AudioFeaturesPage, PlaylistItem, PlaylistPage,
-    TrackInfo, TracksPage,
+    check_features, parse, ArtistInfo, ArtistsPage, AudioAnalysis, AudioFeaturesPage, PlaylistItem,
+    PlaylistPage, TrackInfo, TracksPage,
 };
 use crate::retry::RetryPolicy;
 use crate::FeatureSource;
@@ -197,12 +197,11 @@ impl SpotifyClient {
             let body = self.get_batch(Endpoint::AudioFeatures, "audio-features", batch)?;
             let endpoint = http::endpoint("GET", &http::join(&self.api_base_url, "audio-features"));
             let page: AudioFeaturesPage = parse(&endpoint, &body)?;
-            let mut by_id: HashMap<String, AudioFeatures> = page
-                .audio_features
-                .into_iter()
-                .flatten()
-                .map(|entry| (entry.id, entry.features))
-                .collect();
+            let mut by_id: HashMap<String, AudioFeatures> = HashMap::with_capacity(batch.len());
+            for entry in page.audio_features.into_iter().flatten() {
+                check_features(&endpoint, &entry.id, &entry.features)?;
+                by_id.insert(entry.id, entry.features);
+            }
             answers.extend(batch.iter().map(|id| by_id.remove(id)));
         }
         Ok(answers)

@@ -223,6 +223,25 @@ fn a_malformed_body_is_a_typed_error_naming_the_endpoint_and_position() {
 }
 
 #[test]
+fn a_feature_outside_the_documented_range_is_a_malformed_answer_naming_track_and_field() {
+    let mut script = Script::default();
+    script.faults.push_back(Fault::OutOfRange);
+    let server = FakeServer::start(script);
+    let ids = fake::track_ids(2);
+    match client(&server).audio_features(&ids) {
+        Err(ClientError::Malformed { message, .. }) => {
+            assert!(
+                message.contains(&ids[0])
+                    && message.contains("danceability")
+                    && message.contains("1.5"),
+                "{message}"
+            );
+        }
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+}
+
+#[test]
 fn a_403_on_audio_features_explains_the_deprecation_and_the_alternatives() {
     let mut script = Script::default();
     script.faults.push_back(Fault::Status(403, None));

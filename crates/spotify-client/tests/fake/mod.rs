@@ -29,6 +29,8 @@ pub enum Fault {
     Malformed,
     /// Never answer (the test kills the client).
     Hang,
+    /// The normal answer with the first entry's danceability set to 1.5.
+    OutOfRange,
 }
 
 /// One request the server saw.
@@ -445,6 +447,11 @@ fn answer(
                 .expect("response"),
         ),
         Some(Fault::Hang) => Answer::Never,
+        Some(Fault::OutOfRange) => {
+            let mut entries: Vec<Value> = ids.iter().map(|id| features_json(id)).collect();
+            entries[0]["danceability"] = json!(1.5);
+            Answer::Now(json_response(200, json!({"audio_features": entries})))
+        }
     }
 }
 
