@@ -1,0 +1,144 @@
+//! The errors of every feature source, the client and the cache.
+
+use std::path::PathBuf;
+
+/// Errors of a feature source, the Web API client or the cache.
+///
+/// No variant ever holds a client secret or an access token: messages carry the endpoint (scheme,
+/// host and path, without the query) and what the server said.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The source has no features for this id.
+    #[error("no audio features for track {0}")]
+    NotFound(String),
+    /// Reading a local data set failed.
+    #[error(transparent)]
+    Dataset(#[from] dataset::DatasetError),
+    /// No client credentials were given and the environment has none.
+    #[error(
+        "Spotify client credentials missing: set RSPOTIFY_CLIENT_ID and RSPOTIFY_CLIENT_SECRET, \
+         or pass ClientCredentials in SpotifyConfig"
+    )]
+    MissingCredentials,
+    /// The token endpoint refused the client credentials.
+    #[error(
+        "{endpoint}: the token endpoint refused the client credentials (HTTP {status}): {message}"
+    )]
+    Auth {
+        /// The token endpoint.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+        /// What the server said.
+        message: String,
+    },
+    /// Spotify answered 403 to audio features or audio analysis: the 2024-11-27 deprecation.
+    #[error(
+        "{endpoint}: HTTP 403 ({message}). Since 2024-11-27 Spotify refuses the audio-features and \
+         audio-analysis endpoints to apps created after that date (and to apps without extended \
+         access). Take features from another source instead: ReccoBeats (keyless, Spotify ids, \
+         `--source reccobeats`), a local CSV data set such as ../shared/data (`--source local`), \
+         or a cache filled earlier (`--source cache`)"
+    )]
+    Deprecated {
+        /// The refused endpoint.
+        endpoint: String,
+        /// What the server said.
+        message: String,
+    },
+    /// The server answered an HTTP error that retrying does not fix (or retries ran out).
+    #[error("{endpoint}: HTTP {status} after {attempts} attempt(s): {message}")]
+    Http {
+        /// The endpoint.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+        /// Attempts made.
+        attempts: u32,
+        /// What the server said.
+        message: String,
+    },
+    /// Still rate limited (429) when the retries ran out, or asked to wait longer than allowed.
+    #[error(
+        "{endpoint}: rate limited (HTTP 429) after {attempts} attempt(s); the server asked to wait \
+         {retry_after_seconds} s (the retry policy waits at most {max_wait_seconds} s)"
+    )]
+    RateLimited {
+        /// The endpoint.
+        endpoint: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last `Retry-After`, in seconds.
+        retry_after_seconds: u64,
+        /// The longest wait the retry policy accepts, in seconds.
+        max_wait_seconds: u64,
+    },
+    /// The request failed below HTTP (connection refused, timeout) on every attempt.
+    #[error("{endpoint}: {message} (after {attempts} attempt(s))")]
+    Transport {
+        /// The endpoint.
+        endpoint: String,
+        /// What failed on the last attempt.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The body is not the JSON the endpoint documents.
+    #[error("{endpoint}: malformed response at line {line}, column {column}: {message}")]
+    Malformed {
+        /// The endpoint.
+        endpoint: String,
+        /// Line in the body (1-based; 0 when the problem is not at a position).
+        line: usize,
+        /// Column in the body (1-based; 0 when the problem is not at a position).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The source cannot answer this kind of request at all.
+    #[error("the {source_name} source does not provide {what}")]
+    Unsupported {
+        /// The source's name.
+        source_name: &'static str,
+        /// What was asked.
+        what: &'static str,
+    },
+    /// The cache database failed.
+    #[error("cache {path}: {message}")]
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// A setting is invalid.
+    #[error("invalid setting: {0}")]
+    Config(String),
+}
+
+impl ClientError {
+    /// Whether retrying other ids with the same source is pointless: credentials, deprecation,
+    /// an unsupported request, a configuration or cache failure. Other errors concern one batch.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            ClientError::MissingCredentials
+                | ClientError::Auth { .. }
+                | ClientError::Deprecated { .. }
+                | ClientError::Unsupported { .. }
+                | ClientError::Cache { .. }
+                | ClientError::Config(_)
+                | ClientError::Dataset(_)
+        )
+    }
+
+    /// A [`ClientError::Malformed`] from a serde_json error on a body of `endpoint`.
+    pub(crate) fn malformed(endpoint: &str, error: &serde_json::Error) -> ClientError {
+        ClientError::Malformed {
+            endpoint: endpoint.to_string(),
+            line: error.line(),
+            column: error.column(),
+            message: error.to_string(),
+        }
+    }
+}

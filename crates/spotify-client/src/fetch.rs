@@ -1,0 +1,274 @@
+//! Runs a list of track ids through a feature source and the cache: features in the source's
+//! batches, then the analysis of every track that has features, each answer cached as soon as it
+//! arrives. A progress bar shows the work; a summary counts cached, fetched, missing and failed.
+
+use std::collections::HashSet;
+
+use dataset::{AnalysisSummary, AudioFeatures};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cache::Cache;
+use crate::error::ClientError;
+use crate::FeatureSource;
+
+/// What [`fetch`] does besides the features.
+#[derive(Clone, Debug)]
+pub struct FetchOptions {
+    analysis: bool,
+    progress: bool,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions::new()
+    }
+}
+
+impl FetchOptions {
+    /// Features and analysis, no progress bar.
+    pub fn new() -> FetchOptions {
+        FetchOptions {
+            analysis: true,
+            progress: false,
+        }
+    }
+
+    /// Whether to fetch the analysis summaries too.
+    pub fn analysis(mut self, analysis: bool) -> FetchOptions {
+        self.analysis = analysis;
+        self
+    }
+
+    /// Whether to draw a progress bar on stderr.
+    pub fn progress(mut self, progress: bool) -> FetchOptions {
+        self.progress = progress;
+        self
+    }
+}
+
+/// How the ids of one kind (features or analysis) were answered. The four counts add up to the
+/// ids asked.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counts {
+    /// Found in the cache.
+    pub cached: usize,
+    /// Fetched from the source now.
+    pub fetched: usize,
+    /// Unknown to the source (now, or as the cache recorded).
+    pub missing: usize,
+    /// Not answered: the request failed. Each with the error.
+    pub failed: Vec<(String, String)>,
+}
+
+impl Counts {
+    /// Ids counted.
+    pub fn total(&self) -> usize {
+        self.cached + self.fetched + self.missing + self.failed.len()
+    }
+}
+
+/// The summary of a [`fetch`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FetchSummary {
+    /// Distinct ids asked.
+    pub ids: usize,
+    /// Audio features.
+    pub features: Counts,
+    /// Analysis summaries, asked for every id that has features.
+    pub analysis: Counts,
+    /// Why analyses were not asked at all, e.g. the source has none.
+    pub analysis_skipped: Option<String>,
+}
+
+impl std::fmt::Display for FetchSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = |counts: &Counts| {
+            format!(
+                "{} cached, {} fetched, {} missing, {} failed",
+                counts.cached,
+                counts.fetched,
+                counts.missing,
+                counts.failed.len()
+            )
+        };
+        writeln!(f, "{} distinct ids", self.ids)?;
+        writeln!(f, "features: {}", line(&self.features))?;
+        match &self.analysis_skipped {
+            Some(reason) => write!(f, "analysis: skipped ({reason})"),
+            None => write!(f, "analysis: {}", line(&self.analysis)),
+        }
+    }
+}
+
+/// One fetched track.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FetchedTrack {
+    /// Spotify track id.
+    pub id: String,
+    /// Its features, when found.
+    pub features: Option<AudioFeatures>,
+    /// Its analysis summary, when found.
+    pub analysis: Option<AnalysisSummary>,
+}
+
+/// The tracks fetched, in the order of the distinct ids asked, and the summary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fetched {
+    /// One entry per distinct id.
+    pub tracks: Vec<FetchedTrack>,
+    /// The counts.
+    pub summary: FetchSummary,
+}
+
+fn progress_bar(show: bool, length: usize, message: &'static str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(length as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} ids, {per_sec}, eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message);
+    bar
+}
+
+/// Fetches the features (and analysis) of `ids` from `source`, through `cache` when given.
+///
+/// Ids already cached are not asked again; every answered batch is committed to the cache before
+/// the next request, so an interrupted run resumes where it stopped. A request that fails after
+/// its retries marks its ids failed and the run goes on; an error that concerns every id
+/// ([`ClientError::is_fatal`], such as Spotify's 403 on audio features) ends the run with that
+/// error, keeping what was cached.
+pub fn fetch<S: FeatureSource + ?Sized>(
+    source: &mut S,
+    mut cache: Option<&mut Cache>,
+    ids: &[String],
+    options: &FetchOptions,
+) -> Result<Fetched, ClientError> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    let mut tracks: Vec<FetchedTrack> = ids
+        .iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .map(|id| FetchedTrack {
+            id: id.clone(),
+            features: None,
+            analysis: None,
+        })
+        .collect();
+    let mut summary = FetchSummary {
+        ids: tracks.len(),
+        ..FetchSummary::default()
+    };
+
+    // Features: the cache first, then the source in batches.
+    let mut todo = Vec::new();
+    for (index, track) in tracks.iter_mut().enumerate() {
+        match cache
+            .as_deref()
+            .map(|cache| cache.features(&track.id))
+            .transpose()?
+        {
+            Some(Some(entry)) => {
+                match entry.value {
+                    Some(_) => summary.features.cached += 1,
+                    None => summary.features.missing += 1,
+                }
+                track.features = entry.value;
+            }
+            _ => todo.push(index),
+        }
+    }
+    let bar = progress_bar(options.progress, todo.len(), "features");
+    for batch in todo.chunks(source.batch_size().max(1)) {
+        let batch_ids: Vec<String> = batch.iter().map(|&i| tracks[i].id.clone()).collect();
+        match source.audio_features(&batch_ids) {
+            Ok(answers) => {
+                if let Some(cache) = cache.as_deref_mut() {
+                    let entries: Vec<(&str, Option<&AudioFeatures>)> = batch_ids
+                        .iter()
+                        .zip(&answers)
+                        .map(|(id, answer)| (id.as_str(), answer.as_ref()))
+                        .collect();
+                    cache.put_features(source.name(), &entries)?;
+                }
+                for (&index, answer) in batch.iter().zip(answers) {
+                    match answer {
+                        Some(_) => summary.features.fetched += 1,
+                        None => summary.features.missing += 1,
+                    }
+                    tracks[index].features = answer;
+                }
+            }
+            Err(error) if error.is_fatal() => {
+                bar.abandon();
+                return Err(error);
+            }
+            Err(error) => {
+                let message = error.to_string();
+                summary
+                    .features
+                    .failed
+                    .extend(batch_ids.into_iter().map(|id| (id, message.clone())));
+            }
+        }
+        bar.inc(batch.len() as u64);
+    }
+    bar.finish_and_clear();
+
+    if !options.analysis {
+        summary.analysis_skipped = Some("not asked".into());
+        return Ok(Fetched { tracks, summary });
+    }
+
+    // Analysis: every track with features, one at a time (the Web API has no batch endpoint).
+    let with_features: Vec<usize> = (0..tracks.len())
+        .filter(|&i| tracks[i].features.is_some())
+        .collect();
+    let mut todo = Vec::new();
+    for index in with_features {
+        match cache
+            .as_deref()
+            .map(|cache| cache.analysis(&tracks[index].id))
+            .transpose()?
+        {
+            Some(Some(entry)) => {
+                match entry.value {
+                    Some(_) => summary.analysis.cached += 1,
+                    None => summary.analysis.missing += 1,
+                }
+                tracks[index].analysis = entry.value;
+            }
+            _ => todo.push(index),
+        }
+    }
+    let bar = progress_bar(options.progress, todo.len(), "analysis");
+    for &index in &todo {
+        let id = tracks[index].id.clone();
+        match source.analysis_summary(&id) {
+            Ok(answer) => {
+                if let Some(cache) = cache.as_deref_mut() {
+                    cache.put_analysis(source.name(), &[(id.as_str(), answer.as_ref())])?;
+                }
+                match answer {
+                    Some(_) => summary.analysis.fetched += 1,
+                    None => summary.analysis.missing += 1,
+                }
+                tracks[index].analysis = answer;
+            }
+            Err(error @ ClientError::Unsupported { .. }) => {
+                summary.analysis_skipped = Some(error.to_string());
+                break;
+            }
+            Err(error) if error.is_fatal() => {
+                bar.abandon();
+                return Err(error);
+            }
+            Err(error) => summary.analysis.failed.push((id, error.to_string())),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(Fetched { tracks, summary })
+}
