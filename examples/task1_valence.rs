@@ -31,6 +31,10 @@ struct Args {
     /// Number of cross-validation folds.
     #[arg(long, default_value_t = FOLDS)]
     folds: usize,
+    /// A feature cache that gives the evaluation tracks' features (filled from the Web API or
+    /// ReccoBeats by `build_dataset`/`fetch_features`); default: the shared eval files.
+    #[arg(long)]
+    eval_cache: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,6 +55,7 @@ fn main() -> anyhow::Result<()> {
             Grouping::Recordings
         },
         progress: true,
+        eval_cache: args.eval_cache.clone(),
     })?;
     println!(
         "best: {} on {} features, CV MAE {:.4}; predictions in {}",

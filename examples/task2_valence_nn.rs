@@ -35,6 +35,10 @@ struct Args {
     /// Number of cross-validation folds (Task 1's).
     #[arg(long, default_value_t = FOLDS)]
     folds: usize,
+    /// A feature cache that gives the evaluation tracks' features (filled from the Web API or
+    /// ReccoBeats by `build_dataset`/`fetch_features`); default: the shared eval files.
+    #[arg(long)]
+    eval_cache: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -57,6 +61,7 @@ fn main() -> anyhow::Result<()> {
                 Grouping::Recordings
             },
             progress: true,
+            eval_cache: args.eval_cache.clone(),
         },
     })?;
     println!(

@@ -43,7 +43,7 @@ fn log(message: impl AsRef<str>) {
 pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
     let start = Instant::now();
     let out = OutDir::create(&config.out)?;
-    let inputs = prepare(&config.data, config.folds, config.seed, config.grouping)?;
+    let inputs = prepare(config)?;
     log(format!(
         "{} chart tracks ({} recordings), {} tracks to predict, {} folds ({})",
         inputs.train.len(),

@@ -107,12 +107,7 @@ fn network_search(budget: Budget, seed: u64, progress: bool) -> Search {
 pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     let start = Instant::now();
     let out = OutDir::create(&config.run.out)?;
-    let inputs = prepare(
-        &config.run.data,
-        config.run.folds,
-        config.run.seed,
-        config.run.grouping,
-    )?;
+    let inputs = prepare(&config.run)?;
     let task1 = OofTable::read(&config.task1.join("oof.csv"), &inputs)?;
     log(format!(
         "{} chart tracks, {} folds; Task 1's out-of-fold predictions read from {}",

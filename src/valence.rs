@@ -36,6 +36,9 @@ pub enum PipelineError {
     /// A neural network failed.
     #[error(transparent)]
     Neural(#[from] neural_models::NeuralError),
+    /// The feature source of the evaluation tracks failed.
+    #[error(transparent)]
+    Features(#[from] spotify_client::ClientError),
     /// Inputs from an earlier run do not fit this one.
     #[error("{0}")]
     Inconsistent(String),
@@ -58,6 +61,10 @@ pub struct RunConfig {
     pub grouping: Grouping,
     /// Show progress bars.
     pub progress: bool,
+    /// A feature cache (`spotify_client::Cache`, filled from the Web API or ReccoBeats by
+    /// `build_dataset` or `fetch_features`) that gives the evaluation tracks' features; `None`
+    /// reads them from the shared `eval_features.csv` and `eval_analysis.csv`.
+    pub eval_cache: Option<PathBuf>,
 }
 
 /// Default seed of folds, searches and models.
@@ -97,13 +104,11 @@ pub enum Grouping {
     Plain,
 }
 
-/// Loads the data and builds the folds every method is scored on.
-pub fn prepare(
-    dir: &DataDir,
-    folds: usize,
-    seed: u64,
-    grouping: Grouping,
-) -> Result<ValenceInputs, PipelineError> {
+/// Loads the data and builds the folds every method is scored on. The evaluation tracks'
+/// features come through a [`spotify_client::FeatureSource`]: the configured cache, or the
+/// shared files.
+pub fn prepare(config: &RunConfig) -> Result<ValenceInputs, PipelineError> {
+    let (dir, folds, seed, grouping) = (&config.data, config.folds, config.seed, config.grouping);
     let data = dataset::load::valence::load(dir)?;
     let y = dataset::valence(&data.train)?;
     let groups = dataset::prepare::recording_groups(&data.train);
@@ -119,14 +124,59 @@ pub fn prepare(
             test: split.test,
         })
         .collect();
+    let eval = match &config.eval_cache {
+        Some(path) => eval_tracks(&data.eval, &mut spotify_client::Cache::open(path)?)?,
+        None => eval_tracks(
+            &data.eval,
+            &mut spotify_client::LocalSource::new(&data.eval),
+        )?,
+    };
     Ok(ValenceInputs {
         train: data.train,
-        eval: data.eval,
+        eval,
         y,
         folds,
         recordings,
         grouping,
     })
+}
+
+/// The evaluation tracks (the ids of `listed`, in order) with the features `source` gives them;
+/// an id without features is an error that names it, an id without analysis keeps none.
+fn eval_tracks(
+    listed: &[Track],
+    source: &mut dyn spotify_client::FeatureSource,
+) -> Result<Vec<Track>, PipelineError> {
+    let ids: Vec<String> = listed.iter().map(|track| track.id.clone()).collect();
+    let options = spotify_client::fetch::FetchOptions::new().progress(false);
+    let fetched = spotify_client::fetch::fetch(source, None, &ids, &options)?;
+    let by_id: std::collections::HashMap<&str, &spotify_client::fetch::FetchedTrack> = fetched
+        .tracks
+        .iter()
+        .map(|track| (track.id.as_str(), track))
+        .collect();
+    ids.iter()
+        .map(|id| {
+            let found = by_id.get(id.as_str()).and_then(|track| {
+                track
+                    .features
+                    .clone()
+                    .map(|features| (features, track.analysis.clone()))
+            });
+            let (features, analysis) = found.ok_or_else(|| {
+                PipelineError::Inconsistent(format!(
+                    "the feature source `{}` has no audio features for evaluation track {id}",
+                    source.name()
+                ))
+            })?;
+            Ok(Track {
+                id: id.clone(),
+                features,
+                analysis,
+                labels: Default::default(),
+            })
+        })
+        .collect()
 }
 
 /// The non-neural methods of Task 1.
