@@ -241,6 +241,16 @@ impl Browser {
             .map_or_else(|| value.to_string(), String::from)
     }
 
+    /// Runs `code` in the page and returns its value.
+    fn script(&self, code: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": code, "args": []})),
+        )["value"]
+            .clone()
+    }
+
     fn screenshot(&self, path: &Path) {
         let encoded = self.call("GET", "/screenshot", None)["value"]
             .as_str()
@@ -310,6 +320,7 @@ fn browser_fills_the_form_submits_and_sees_the_quartile_and_four_bars() {
         browser.find("#notice");
         assert_eq!(browser.property("#f-danceability", "value"), "0.748");
         assert_eq!(browser.property("#f-genre", "value"), "pop");
+        browser.screenshot(&screenshot_dir().join("popularity_app_track.png"));
         browser.click("a.reset");
         browser.find("#song-form");
     }
@@ -368,6 +379,21 @@ fn browser_fills_the_form_submits_and_sees_the_quartile_and_four_bars() {
     let path = screenshot_dir().join("popularity_app.png");
     browser.screenshot(&path);
     eprintln!("screenshot: {}", path.display());
+
+    // Out of range: the browser's own check stops the form...
+    browser.type_into("#f-valence", "1.7");
+    browser.click("#predict");
+    assert_eq!(
+        browser.script("return document.getElementById('f-valence').validity.rangeOverflow"),
+        json!(true)
+    );
+    // ...and with that check off, the server answers 422 and keeps what was entered.
+    browser.script("document.getElementById('song-form').noValidate = true; return null");
+    browser.click("#predict");
+    assert!(browser.text("#error").contains("`valence`"));
+    assert_eq!(browser.property("#f-valence", "value"), "1.7");
+    assert_eq!(browser.property("#f-tempo", "value"), "104");
+    browser.screenshot(&screenshot_dir().join("popularity_app_error.png"));
 }
 
 fn set(song: &mut SongInput, name: &str, value: f64) {

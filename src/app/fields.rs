@@ -161,3 +161,26 @@ pub(crate) fn display_value(name: &str, value: f64) -> String {
         _ => format!("{value:.2}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_fields_follow_the_song_input_order_and_defaults_are_in_range() {
+        let song = default_song("pop");
+        let names: Vec<_> = FIELDS.iter().map(|f| f.name).collect();
+        let input_names: Vec<_> = song.numeric_fields().iter().map(|f| f.0).collect();
+        assert_eq!(names, input_names);
+        assert_eq!(song.validate(), Ok(()));
+    }
+
+    #[test]
+    fn values_read_as_people_write_them() {
+        assert_eq!(display_value("duration_ms", 216_000.0), "3:36");
+        assert_eq!(display_value("key", -1.0), "none");
+        assert_eq!(display_value("key", 2.0), "D");
+        assert_eq!(display_value("mode", 0.0), "minor");
+        assert_eq!(display_value("loudness", -6.25), "-6.2 dB");
+    }
+}
