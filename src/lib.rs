@@ -7,6 +7,7 @@ pub use neural_models;
 pub use spotify_client;
 
 pub mod app;
+pub mod classify;
 pub mod popularity;
 pub mod task1;
 pub mod task2;
