@@ -1,7 +1,8 @@
 //! One request to the popularity web app, end to end in process: the JSON API through the whole
 //! router (`oneshot`), the same over a loopback keep-alive connection, and the HTML result page
 //! with its "what would move it" sweep. Served model: the tests' fixed linear model, so the
-//! numbers are the app's own cost.
+//! numbers are the app's own cost; then the same in-process requests with the trained popularity
+//! model (from `$SPOTIFY_ML_POPULARITY_MODEL`, else `out/popularity/model`) when one is saved.
 
 #[path = "../tests/linear_model/mod.rs"]
 mod linear_model;
@@ -15,7 +16,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use spotify_ml::app::load::random_songs;
 use spotify_ml::app::App;
-use spotify_ml::popularity::QuartileModel;
+use spotify_ml::popularity::{PopularityPredictor, QuartileModel, DEFAULT_MODEL_DIR};
 use tower::ServiceExt;
 
 fn web_app(c: &mut Criterion) {
@@ -29,13 +30,13 @@ fn web_app(c: &mut Criterion) {
         .collect();
     pairs.push(("genre".into(), song.genre.clone()));
     let form = serde_urlencoded::to_string(&pairs).expect("form");
-    let router = App::new(model.clone()).router();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
 
     let mut group = c.benchmark_group("web_app");
+    let router = App::new(model.clone()).router();
     group.bench_function("api_predict_in_process", |b| {
         b.iter(|| {
             runtime.block_on(async {
@@ -109,6 +110,50 @@ fn web_app(c: &mut Criterion) {
             })
         })
     });
+
+    let dir = std::env::var("SPOTIFY_ML_POPULARITY_MODEL").unwrap_or(DEFAULT_MODEL_DIR.into());
+    match PopularityPredictor::load(dir.as_ref()) {
+        Ok(trained) => {
+            let router = App::new(Arc::new(trained)).router();
+            group.bench_function("api_predict_in_process_trained_model", |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        let request = Request::post("/api/predict")
+                            .header("content-type", "application/json")
+                            .body(Body::from(json.clone()))
+                            .expect("request");
+                        let response = router.clone().oneshot(request).await.expect("response");
+                        assert_eq!(response.status(), 200);
+                        response
+                            .into_body()
+                            .collect()
+                            .await
+                            .expect("body")
+                            .to_bytes()
+                    })
+                })
+            });
+            group.bench_function("predict_form_page_in_process_trained_model", |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        let request = Request::post("/predict")
+                            .header("content-type", "application/x-www-form-urlencoded")
+                            .body(Body::from(form.clone()))
+                            .expect("request");
+                        let response = router.clone().oneshot(request).await.expect("response");
+                        assert_eq!(response.status(), 200);
+                        response
+                            .into_body()
+                            .collect()
+                            .await
+                            .expect("body")
+                            .to_bytes()
+                    })
+                })
+            });
+        }
+        Err(error) => eprintln!("no trained-model benches: {error}"),
+    }
     group.finish();
 }
 

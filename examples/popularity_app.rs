@@ -2,6 +2,7 @@
 //! saved, on `http://127.0.0.1:8080` by default.
 //!
 //! ```sh
+//! cargo run --release --example popularity_classifier -- --out out/popularity   # trains, once
 //! cargo run --release --example popularity_app -- --model out/popularity/model --data ../shared/data
 //! ```
 
@@ -13,7 +14,7 @@ use anyhow::Context;
 use clap::Parser;
 use spotify_ml::app::{App, TrackLookup};
 use spotify_ml::dataset::DataDir;
-use spotify_ml::popularity::QuartileModel;
+use spotify_ml::popularity::{PopularityPredictor, DEFAULT_MODEL_DIR};
 
 /// Serve the popularity web app.
 #[derive(Parser)]
@@ -22,7 +23,7 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Directory of the saved popularity classifier.
-    #[arg(long, default_value = "out/popularity/model")]
+    #[arg(long, default_value = DEFAULT_MODEL_DIR)]
     model: PathBuf,
     /// Data directory whose popularity data fills the form from a track id (default: the
     /// usual data directory, when it exists).
@@ -33,27 +34,13 @@ struct Args {
     no_tracks: bool,
 }
 
-/// The command that trains and saves a model into `dir`.
-fn train_command(dir: &std::path::Path) -> String {
-    format!(
-        "cargo run --release --example popularity_classifier -- --model-out {}",
-        dir.display()
-    )
-}
-
-fn load_model(dir: &std::path::Path) -> anyhow::Result<Arc<dyn QuartileModel>> {
-    anyhow::bail!(
-        "no popularity model saved in {}; train one with\n    {}",
-        dir.display(),
-        train_command(dir)
-    )
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let model = load_model(&args.model)?;
-    let mut app = App::new(model);
+    // A missing model's error says which command trains one.
+    let model = PopularityPredictor::load(&args.model)?;
+    eprintln!("serving the popularity model in {}", args.model.display());
+    let mut app = App::new(Arc::new(model));
     if !args.no_tracks {
         match DataDir::resolve(args.data.as_deref()) {
             Ok(dir) => {

@@ -3,7 +3,7 @@
 //! second and latency percentiles; exits non-zero on any error.
 //!
 //! ```sh
-//! cargo run --release --example popularity_load -- --model out/popularity/model
+//! cargo run --release --example popularity_load                 # the model in out/popularity/model
 //! cargo run --release --example popularity_load -- --linear   # the tests' fixed linear model
 //! ```
 
@@ -19,14 +19,14 @@ use anyhow::Context;
 use clap::Parser;
 use spotify_ml::app::load::{self, LoadPlan};
 use spotify_ml::app::App;
-use spotify_ml::popularity::QuartileModel;
+use spotify_ml::popularity::{PopularityPredictor, QuartileModel, DEFAULT_MODEL_DIR};
 
 /// Load-test the popularity web app.
 #[derive(Parser)]
 struct Args {
     /// Directory of the saved popularity classifier to serve.
-    #[arg(long, conflicts_with = "linear")]
-    model: Option<PathBuf>,
+    #[arg(long, default_value = DEFAULT_MODEL_DIR)]
+    model: PathBuf,
     /// Serve the tests' fixed linear model instead of a trained one.
     #[arg(long)]
     linear: bool,
@@ -60,15 +60,9 @@ fn load_model(args: &Args) -> anyhow::Result<(Arc<dyn QuartileModel>, String)> {
             "the tests' fixed linear model".into(),
         ));
     }
-    let dir = args
-        .model
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out/popularity/model"));
-    anyhow::bail!(
-        "no popularity model saved in {}; train one with\n    cargo run --release --example \
-         popularity_classifier -- --model-out {0}\nor pass --linear",
-        dir.display()
-    )
+    let model = PopularityPredictor::load(&args.model)?;
+    let description = format!("the popularity model in {}", args.model.display());
+    Ok((Arc::new(model), description))
 }
 
 #[tokio::main]

@@ -15,7 +15,10 @@ use base64::Engine;
 use serde_json::{json, Value};
 use spotify_ml::app::{most_likely, App, TrackLookup, FIELDS};
 use spotify_ml::dataset::DataDir;
-use spotify_ml::popularity::{QuartileModel, SongInput, QUARTILES};
+use spotify_ml::popularity::{
+    Members, PopularityData, PopularityPredictor, PredictorConfig, QuartileModel, SongInput,
+    QUARTILES,
+};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -276,6 +279,25 @@ impl Drop for Browser {
     }
 }
 
+/// The served model: the popularity classifier, trained quickly (`quick`, as
+/// `popularity_classifier --quick`) on the shared data; the tests' fixed linear model only when
+/// the data is absent.
+fn served_model(data: Option<&DataDir>) -> Arc<dyn QuartileModel> {
+    let Some(dir) = data else {
+        eprintln!("../shared/data is absent: serving the tests' fixed linear model");
+        return Arc::new(linear_model::LinearQuartileModel::new());
+    };
+    let data = PopularityData::load(dir).expect("popularity data loads");
+    let rows: Vec<usize> = (0..data.y.len()).collect();
+    let config = PredictorConfig {
+        members: Members::Blend,
+        seed: 7,
+        quick: true,
+    };
+    let trained = PopularityPredictor::train(&data, &rows, &config).expect("quick training");
+    Arc::new(trained.predictor)
+}
+
 /// Where screenshots go: `<target dir>/web_app/`.
 fn screenshot_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -290,8 +312,8 @@ fn browser_fills_the_form_submits_and_sees_the_quartile_and_four_bars() {
         eprintln!("SKIPPED: headless Chromium is not available: {why}");
         return;
     }
-    let model: Arc<dyn QuartileModel> = Arc::new(linear_model::LinearQuartileModel::new());
     let data = DataDir::resolve(Some(Path::new("../shared/data"))).ok();
+    let model = served_model(data.as_ref());
     let mut app = App::new(model.clone());
     if let Some(dir) = &data {
         app = app.tracks(TrackLookup::from_popularity_data(dir).expect("popularity data loads"));

@@ -468,8 +468,8 @@ fn explanation(html: &mut String, explanation: &Explanation) {
                 html,
                 "<li class=\"change\"><div><strong>{}</strong> \
                  <span class=\"muted\"><code>{}</code> {} → {}</span><br>\
-                 top-quartile chance {} → {} <span class=\"gain\">+{:.1} pts</span>\
-                 <span class=\"muted\"> · most likely {}</span></div>",
+                 top-quartile chance {} → {} <span class=\"gain\">+{:.1} pts</span><br>\
+                 <span class=\"muted small\">most likely then: {}</span></div>",
                 escape(&capitalise(&describe(
                     sweep.field,
                     sweep.current,
