@@ -114,6 +114,13 @@ fn web_app(c: &mut Criterion) {
     let dir = std::env::var("SPOTIFY_ML_POPULARITY_MODEL").unwrap_or(DEFAULT_MODEL_DIR.into());
     match PopularityPredictor::load(dir.as_ref()) {
         Ok(trained) => {
+            // As the app runs it: one libtorch thread per prediction (SPOTIFY_ML_TORCH_THREADS
+            // to compare).
+            let threads = std::env::var("SPOTIFY_ML_TORCH_THREADS")
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(1);
+            tch::set_num_threads(threads);
             let router = App::new(Arc::new(trained)).router();
             group.bench_function("api_predict_in_process_trained_model", |b| {
                 b.iter(|| {

@@ -29,6 +29,10 @@ struct Args {
     /// usual data directory, when it exists).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// libtorch's threads per prediction. One suits a server: requests already run in parallel,
+    /// and a one-row prediction spread over more threads waits on them (docs/WEB_APP.md).
+    #[arg(long, default_value_t = 1)]
+    torch_threads: i32,
     /// Do not offer the track-id lookup.
     #[arg(long)]
     no_tracks: bool,
@@ -37,6 +41,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    tch::set_num_threads(args.torch_threads.max(1));
     // A missing model's error says which command trains one.
     let model = PopularityPredictor::load(&args.model)?;
     eprintln!("serving the popularity model in {}", args.model.display());

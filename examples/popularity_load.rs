@@ -33,6 +33,9 @@ struct Args {
     /// Load an app already running at this address instead of starting one.
     #[arg(long)]
     addr: Option<SocketAddr>,
+    /// libtorch's threads per prediction (one suits a server, as in `popularity_app`).
+    #[arg(long, default_value_t = 1)]
+    torch_threads: i32,
     /// Total requests.
     #[arg(long, default_value_t = 20_000)]
     requests: usize,
@@ -68,6 +71,7 @@ fn load_model(args: &Args) -> anyhow::Result<(Arc<dyn QuartileModel>, String)> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    tch::set_num_threads(args.torch_threads.max(1));
     let (model, description) = load_model(&args)?;
     let songs = load::random_songs(args.songs, model.genres(), args.seed);
     let addr = match args.addr {
