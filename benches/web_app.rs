@@ -30,10 +30,13 @@ fn web_app(c: &mut Criterion) {
         .collect();
     pairs.push(("genre".into(), song.genre.clone()));
     let form = serde_urlencoded::to_string(&pairs).expect("form");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    // As the app runs: one libtorch thread per prediction on every runtime thread
+    // (SPOTIFY_ML_TORCH_THREADS to compare).
+    let threads = std::env::var("SPOTIFY_ML_TORCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1);
+    let runtime = spotify_ml::app::server_runtime(threads).expect("runtime");
 
     let mut group = c.benchmark_group("web_app");
     let router = App::new(model.clone()).router();
@@ -114,13 +117,6 @@ fn web_app(c: &mut Criterion) {
     let dir = std::env::var("SPOTIFY_ML_POPULARITY_MODEL").unwrap_or(DEFAULT_MODEL_DIR.into());
     match PopularityPredictor::load(dir.as_ref()) {
         Ok(trained) => {
-            // As the app runs it: one libtorch thread per prediction (SPOTIFY_ML_TORCH_THREADS
-            // to compare).
-            let threads = std::env::var("SPOTIFY_ML_TORCH_THREADS")
-                .ok()
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(1);
-            tch::set_num_threads(threads);
             let router = App::new(Arc::new(trained)).router();
             group.bench_function("api_predict_in_process_trained_model", |b| {
                 b.iter(|| {

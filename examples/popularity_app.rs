@@ -32,16 +32,18 @@ struct Args {
     /// libtorch's threads per prediction. One suits a server: requests already run in parallel,
     /// and a one-row prediction spread over more threads waits on them (docs/WEB_APP.md).
     #[arg(long, default_value_t = 1)]
-    torch_threads: i32,
+    torch_threads: usize,
     /// Do not offer the track-id lookup.
     #[arg(long)]
     no_tracks: bool,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    tch::set_num_threads(args.torch_threads.max(1));
+    spotify_ml::app::server_runtime(args.torch_threads)?.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     // A missing model's error says which command trains one.
     let model = PopularityPredictor::load(&args.model)?;
     eprintln!("serving the popularity model in {}", args.model.display());

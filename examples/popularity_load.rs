@@ -35,7 +35,7 @@ struct Args {
     addr: Option<SocketAddr>,
     /// libtorch's threads per prediction (one suits a server, as in `popularity_app`).
     #[arg(long, default_value_t = 1)]
-    torch_threads: i32,
+    torch_threads: usize,
     /// Total requests.
     #[arg(long, default_value_t = 20_000)]
     requests: usize,
@@ -68,10 +68,12 @@ fn load_model(args: &Args) -> anyhow::Result<(Arc<dyn QuartileModel>, String)> {
     Ok((Arc::new(model), description))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    tch::set_num_threads(args.torch_threads.max(1));
+    spotify_ml::app::server_runtime(args.torch_threads)?.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let (model, description) = load_model(&args)?;
     let songs = load::random_songs(args.songs, model.genres(), args.seed);
     let addr = match args.addr {

@@ -105,6 +105,22 @@ impl App {
     }
 }
 
+/// A multi-threaded tokio runtime for serving a model, with libtorch limited to `torch_threads`
+/// threads per prediction on every runtime thread (workers and the blocking pool).
+///
+/// libtorch's thread count is per calling thread, so setting it once in `main` leaves the
+/// runtime's threads at the default. One thread suits a server: requests already run in
+/// parallel, and a one-row prediction spread over more threads waits on them (on the shared
+/// 2-core machine, 1–4 ms instead of 0.13 ms; docs/WEB_APP.md).
+pub fn server_runtime(torch_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    let threads = i32::try_from(torch_threads.max(1)).unwrap_or(1);
+    tch::set_num_threads(threads);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(move || tch::set_num_threads(threads))
+        .build()
+}
+
 /// The JSON answer of `POST /api/predict`: the most likely quartile and all four probabilities.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
