@@ -63,7 +63,7 @@ fn free_port() -> u16 {
 fn start_app(app: App) -> SocketAddr {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let runtime = spotify_ml::app::server_runtime(1).expect("tokio runtime");
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
