@@ -6,6 +6,8 @@ pub use evaluation;
 pub use neural_models;
 pub use spotify_client;
 
+pub mod app;
+pub mod classify;
 pub mod popularity;
 pub mod task1;
 pub mod task2;

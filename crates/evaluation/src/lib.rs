@@ -7,6 +7,7 @@
 //! implement [`Tunable`].
 
 pub mod blend;
+pub mod classification;
 pub mod cv;
 pub mod error;
 pub mod explain;
@@ -17,6 +18,9 @@ pub mod search;
 pub mod space;
 
 pub use blend::{blend, BlendResult};
+pub use classification::{
+    class_scores, cross_validate_classifier, ClassCvOutcome, ClassScores, PredictProba,
+};
 pub use cv::{cross_validate, CvOutcome, CvScores, Fold};
 pub use error::EvalError;
 pub use explain::{partial_dependence, permutation_importance, Importance, PartialDependence};

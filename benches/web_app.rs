@@ -1,0 +1,164 @@
+//! One request to the popularity web app, end to end in process: the JSON API through the whole
+//! router (`oneshot`), the same over a loopback keep-alive connection, and the HTML result page
+//! with its "what would move it" sweep. Served model: the tests' fixed linear model, so the
+//! numbers are the app's own cost; then the same in-process requests with the trained popularity
+//! model (from `$SPOTIFY_ML_POPULARITY_MODEL`, else `out/popularity/model`) when one is saved.
+
+#[path = "../tests/linear_model/mod.rs"]
+mod linear_model;
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use criterion::{criterion_group, criterion_main, Criterion};
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use spotify_ml::app::load::random_songs;
+use spotify_ml::app::App;
+use spotify_ml::popularity::{PopularityPredictor, QuartileModel, DEFAULT_MODEL_DIR};
+use tower::ServiceExt;
+
+fn web_app(c: &mut Criterion) {
+    let model: Arc<dyn QuartileModel> = Arc::new(linear_model::LinearQuartileModel::new());
+    let song = random_songs(1, model.genres(), 1).remove(0);
+    let json = serde_json::to_vec(&song).expect("song as JSON");
+    let mut pairs: Vec<(String, String)> = song
+        .numeric_fields()
+        .into_iter()
+        .map(|(name, value, _)| (name.to_string(), value.to_string()))
+        .collect();
+    pairs.push(("genre".into(), song.genre.clone()));
+    let form = serde_urlencoded::to_string(&pairs).expect("form");
+    // As the app runs: one libtorch thread per prediction on every runtime thread
+    // (SPOTIFY_ML_TORCH_THREADS to compare).
+    let threads = std::env::var("SPOTIFY_ML_TORCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1);
+    let runtime = spotify_ml::app::server_runtime(threads).expect("runtime");
+
+    let mut group = c.benchmark_group("web_app");
+    let router = App::new(model.clone()).router();
+    group.bench_function("api_predict_in_process", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let request = Request::post("/api/predict")
+                    .header("content-type", "application/json")
+                    .body(Body::from(json.clone()))
+                    .expect("request");
+                let response = router.clone().oneshot(request).await.expect("response");
+                assert_eq!(response.status(), 200);
+                response
+                    .into_body()
+                    .collect()
+                    .await
+                    .expect("body")
+                    .to_bytes()
+            })
+        })
+    });
+    group.bench_function("predict_form_page_in_process", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let request = Request::post("/predict")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(form.clone()))
+                    .expect("request");
+                let response = router.clone().oneshot(request).await.expect("response");
+                assert_eq!(response.status(), 200);
+                response
+                    .into_body()
+                    .collect()
+                    .await
+                    .expect("body")
+                    .to_bytes()
+            })
+        })
+    });
+
+    // Over loopback TCP: server and client on the same runtime, one keep-alive connection.
+    let (addr, mut sender) = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(App::new(model.clone()).serve(listener, std::future::pending()));
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
+        tokio::spawn(connection);
+        (addr, sender)
+    });
+    let body = Bytes::from(json.clone());
+    group.bench_function("api_predict_loopback", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                sender.ready().await.expect("ready");
+                let request = Request::post("/api/predict")
+                    .header("host", addr.to_string())
+                    .header("content-type", "application/json")
+                    .body(Full::new(body.clone()))
+                    .expect("request");
+                let response = sender.send_request(request).await.expect("response");
+                assert_eq!(response.status(), 200);
+                response
+                    .into_body()
+                    .collect()
+                    .await
+                    .expect("body")
+                    .to_bytes()
+            })
+        })
+    });
+
+    let dir = std::env::var("SPOTIFY_ML_POPULARITY_MODEL").unwrap_or(DEFAULT_MODEL_DIR.into());
+    match PopularityPredictor::load(dir.as_ref()) {
+        Ok(trained) => {
+            let router = App::new(Arc::new(trained)).router();
+            group.bench_function("api_predict_in_process_trained_model", |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        let request = Request::post("/api/predict")
+                            .header("content-type", "application/json")
+                            .body(Body::from(json.clone()))
+                            .expect("request");
+                        let response = router.clone().oneshot(request).await.expect("response");
+                        assert_eq!(response.status(), 200);
+                        response
+                            .into_body()
+                            .collect()
+                            .await
+                            .expect("body")
+                            .to_bytes()
+                    })
+                })
+            });
+            group.bench_function("predict_form_page_in_process_trained_model", |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        let request = Request::post("/predict")
+                            .header("content-type", "application/x-www-form-urlencoded")
+                            .body(Body::from(form.clone()))
+                            .expect("request");
+                        let response = router.clone().oneshot(request).await.expect("response");
+                        assert_eq!(response.status(), 200);
+                        response
+                            .into_body()
+                            .collect()
+                            .await
+                            .expect("body")
+                            .to_bytes()
+                    })
+                })
+            });
+        }
+        Err(error) => eprintln!("no trained-model benches: {error}"),
+    }
+    group.finish();
+}
+
+criterion_group!(benches, web_app);
+criterion_main!(benches);

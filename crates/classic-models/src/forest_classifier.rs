@@ -1,0 +1,395 @@
+//! A random forest of classification trees (Gini impurity, bootstrap rows, a random subset of
+//! features at every node), grown on quantile bins of the features, trees in parallel. The
+//! forest's probabilities are the mean of its leaves' class shares.
+
+use linfa::traits::Fit;
+use linfa::DatasetBase;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use evaluation::classification::PredictProba;
+
+use crate::error::ModelError;
+
+/// Parameters of [`ForestClassifier`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForestClassifierParams {
+    n_trees: usize,
+    max_depth: Option<usize>,
+    min_leaf_rows: usize,
+    /// Features tried at each node; `None`: the square root of the number of features.
+    features_per_split: Option<usize>,
+    max_bins: usize,
+    n_classes: Option<usize>,
+    seed: u64,
+}
+
+impl Default for ForestClassifierParams {
+    fn default() -> Self {
+        ForestClassifierParams::new()
+    }
+}
+
+impl ForestClassifierParams {
+    /// 300 fully grown trees (one row per leaf at least), √features per node.
+    pub fn new() -> Self {
+        ForestClassifierParams {
+            n_trees: 300,
+            max_depth: None,
+            min_leaf_rows: 1,
+            features_per_split: None,
+            max_bins: 255,
+            n_classes: None,
+            seed: 0,
+        }
+    }
+
+    /// Number of trees.
+    pub fn n_trees(mut self, n: usize) -> Self {
+        self.n_trees = n;
+        self
+    }
+
+    /// Deepest a leaf may be.
+    pub fn max_depth(mut self, depth: Option<usize>) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Fewest rows in a leaf.
+    pub fn min_leaf_rows(mut self, rows: usize) -> Self {
+        self.min_leaf_rows = rows;
+        self
+    }
+
+    /// Features tried at each node (`None`: √features).
+    pub fn features_per_split(mut self, n: Option<usize>) -> Self {
+        self.features_per_split = n;
+        self
+    }
+
+    /// Fixes the number of classes (default: the largest label + 1).
+    pub fn n_classes(mut self, n: usize) -> Self {
+        self.n_classes = Some(n);
+        self
+    }
+
+    /// Seed of the bootstrap and feature sampling.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum Node {
+    Split {
+        feature: usize,
+        threshold: f64,
+        left: usize,
+        right: usize,
+    },
+    /// Class shares of the training rows in the leaf.
+    Leaf(Vec<f64>),
+}
+
+/// A fitted random forest classifier.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForestClassifier {
+    n_classes: usize,
+    n_features: usize,
+    trees: Vec<Vec<Node>>,
+}
+
+impl ForestClassifier {
+    /// Number of classes.
+    pub fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    /// Class probabilities, failing on a wrong number of columns.
+    pub fn try_predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
+        if x.ncols() != self.n_features {
+            return Err(ModelError::WidthMismatch {
+                expected: self.n_features,
+                found: x.ncols(),
+            });
+        }
+        let k = self.n_classes;
+        let rows: Vec<Vec<f64>> = x
+            .axis_iter(Axis(0))
+            .into_par_iter()
+            .with_min_len(32)
+            .map(|row| {
+                let mut sum = vec![0.0; k];
+                for tree in &self.trees {
+                    let mut index = 0;
+                    loop {
+                        match &tree[index] {
+                            Node::Split {
+                                feature,
+                                threshold,
+                                left,
+                                right,
+                            } => {
+                                index = if row[*feature] <= *threshold {
+                                    *left
+                                } else {
+                                    *right
+                                }
+                            }
+                            Node::Leaf(shares) => {
+                                for (s, v) in sum.iter_mut().zip(shares) {
+                                    *s += v;
+                                }
+                                break;
+                            }
+                        }
+                    }
+                }
+                let n = self.trees.len().max(1) as f64;
+                sum.into_iter().map(|s| s / n).collect()
+            })
+            .collect();
+        Array2::from_shape_vec((x.nrows(), k), rows.concat())
+            .map_err(|e| ModelError::InvalidData(e.to_string()))
+    }
+}
+
+impl PredictProba for ForestClassifier {
+    fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
+        self.try_predict_proba(x.view()).map_err(|e| e.to_string())
+    }
+}
+
+struct Binned<'a> {
+    bins: Vec<Vec<u8>>,
+    edges: Vec<Vec<f64>>,
+    y: &'a [usize],
+    k: usize,
+}
+
+fn bin_edges(mut values: Vec<f64>, max_bins: usize) -> Vec<f64> {
+    values.retain(|v| v.is_finite());
+    values.sort_by(f64::total_cmp);
+    let mut distinct = values.clone();
+    distinct.dedup();
+    if distinct.len() <= max_bins {
+        return distinct.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
+    }
+    let mut edges: Vec<f64> = Vec::with_capacity(max_bins);
+    for b in 1..max_bins {
+        let position = b * values.len() / max_bins;
+        let (low, high) = (values[position.saturating_sub(1)], values[position]);
+        let edge = (low + high) / 2.0;
+        if low < high && edges.last().is_none_or(|&last| edge > last) {
+            edges.push(edge);
+        }
+    }
+    edges
+}
+
+impl ForestClassifierParams {
+    #[allow(clippy::too_many_arguments)]
+    fn grow(
+        &self,
+        data: &Binned<'_>,
+        rows: Vec<u32>,
+        depth: usize,
+        m: usize,
+        rng: &mut ChaCha8Rng,
+        nodes: &mut Vec<Node>,
+    ) -> usize {
+        let k = data.k;
+        let mut counts = vec![0.0f64; k];
+        for &r in &rows {
+            counts[data.y[r as usize]] += 1.0;
+        }
+        let n = rows.len() as f64;
+        let leaf = |counts: &[f64]| Node::Leaf(counts.iter().map(|c| c / n).collect());
+        let index = nodes.len();
+        let pure = counts.iter().filter(|&&c| c > 0.0).count() <= 1;
+        if pure
+            || rows.len() < 2 * self.min_leaf_rows
+            || self.max_depth.is_some_and(|max| depth >= max)
+        {
+            nodes.push(leaf(&counts));
+            return index;
+        }
+        let n_features = data.bins.len();
+        let mut features: Vec<usize> = (0..n_features).collect();
+        features.shuffle(rng);
+        // Impurity as Σ_side (n_side − Σ_c count²/n_side); lower is better.
+        let parent = n - counts.iter().map(|c| c * c).sum::<f64>() / n;
+        let mut best: Option<(f64, usize, usize)> = None;
+        let mut tried = 0;
+        for &feature in &features {
+            if tried >= m && best.is_some() {
+                break;
+            }
+            tried += 1;
+            let n_bins = data.edges[feature].len() + 1;
+            if n_bins < 2 {
+                continue;
+            }
+            let mut hist = vec![0.0f64; n_bins * k];
+            let column = &data.bins[feature];
+            for &r in &rows {
+                hist[column[r as usize] as usize * k + data.y[r as usize]] += 1.0;
+            }
+            let mut left = vec![0.0f64; k];
+            let mut left_n = 0.0;
+            for bin in 0..n_bins - 1 {
+                for c in 0..k {
+                    left[c] += hist[bin * k + c];
+                }
+                left_n += hist[bin * k..(bin + 1) * k].iter().sum::<f64>();
+                let right_n = n - left_n;
+                if left_n < self.min_leaf_rows as f64 {
+                    continue;
+                }
+                if right_n < self.min_leaf_rows as f64 {
+                    break;
+                }
+                let left_sq: f64 = left.iter().map(|c| c * c).sum();
+                let right_sq: f64 = left
+                    .iter()
+                    .zip(&counts)
+                    .map(|(l, t)| (t - l) * (t - l))
+                    .sum();
+                let impurity = (left_n - left_sq / left_n) + (right_n - right_sq / right_n);
+                if impurity < parent - 1e-12 && best.is_none_or(|(b, _, _)| impurity < b) {
+                    best = Some((impurity, feature, bin));
+                }
+            }
+        }
+        let Some((_, feature, bin)) = best else {
+            nodes.push(leaf(&counts));
+            return index;
+        };
+        nodes.push(Node::Leaf(Vec::new()));
+        let column = &data.bins[feature];
+        let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = rows
+            .into_iter()
+            .partition(|&r| (column[r as usize] as usize) <= bin);
+        let left = self.grow(data, left_rows, depth + 1, m, rng, nodes);
+        let right = self.grow(data, right_rows, depth + 1, m, rng, nodes);
+        nodes[index] = Node::Split {
+            feature,
+            threshold: data.edges[feature][bin],
+            left,
+            right,
+        };
+        index
+    }
+}
+
+impl Fit<Array2<f64>, Array1<usize>, ModelError> for ForestClassifierParams {
+    type Object = ForestClassifier;
+
+    fn fit(
+        &self,
+        dataset: &DatasetBase<Array2<f64>, Array1<usize>>,
+    ) -> Result<ForestClassifier, ModelError> {
+        let (x, y) = (dataset.records(), dataset.targets());
+        if self.n_trees == 0 || self.min_leaf_rows == 0 || !(2..=256).contains(&self.max_bins) {
+            return Err(ModelError::InvalidParams(
+                "a forest needs n_trees >= 1, min_leaf_rows >= 1 and max_bins in 2..=256".into(),
+            ));
+        }
+        if x.nrows() != y.len() || x.nrows() < 2 || x.ncols() == 0 {
+            return Err(ModelError::InvalidData(format!(
+                "a forest needs at least 2 rows, 1 column and one label per row ({} rows, {} labels)",
+                x.nrows(),
+                y.len()
+            )));
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(ModelError::InvalidData(
+                "features contain NaN or infinity".into(),
+            ));
+        }
+        let labels: Vec<usize> = y.to_vec();
+        let largest = labels.iter().copied().max().unwrap_or(0);
+        let k = self.n_classes.unwrap_or((largest + 1).max(2));
+        if largest >= k {
+            return Err(ModelError::InvalidData(format!(
+                "label {largest} but there are {k} classes"
+            )));
+        }
+        let n_features = x.ncols();
+        let edges: Vec<Vec<f64>> = (0..n_features)
+            .map(|f| bin_edges(x.column(f).to_vec(), self.max_bins))
+            .collect();
+        let bins: Vec<Vec<u8>> = (0..n_features)
+            .map(|f| {
+                x.column(f)
+                    .iter()
+                    .map(|&v| edges[f].partition_point(|&e| v > e) as u8)
+                    .collect()
+            })
+            .collect();
+        let data = Binned {
+            bins,
+            edges,
+            y: &labels,
+            k,
+        };
+        let m = self
+            .features_per_split
+            .unwrap_or(((n_features as f64).sqrt().round() as usize).max(1))
+            .clamp(1, n_features);
+        let n = x.nrows();
+        let trees: Vec<Vec<Node>> = (0..self.n_trees)
+            .into_par_iter()
+            .map(|t| {
+                let mut rng = ChaCha8Rng::seed_from_u64(
+                    self.seed ^ (t as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                );
+                let rows: Vec<u32> = (0..n).map(|_| rng.gen_range(0..n as u32)).collect();
+                let mut nodes = Vec::new();
+                self.grow(&data, rows, 0, m, &mut rng, &mut nodes);
+                nodes
+            })
+            .collect();
+        Ok(ForestClassifier {
+            n_classes: k,
+            n_features,
+            trees,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array;
+
+    #[test]
+    fn forest_separates_classes_and_is_seeded() {
+        let x = Array::from_shape_fn((400, 2), |(i, j)| ((i * 37 + j * 11) % 101) as f64 / 101.0);
+        let y = Array1::from_iter(
+            (0..400)
+                .map(|i| usize::from(x[[i, 0]] + x[[i, 1]] > 1.0) + usize::from(x[[i, 0]] > 0.8)),
+        );
+        let data = DatasetBase::new(x.clone(), y.clone());
+        let params = ForestClassifierParams::new().n_trees(50).seed(3);
+        let model = params.fit(&data).unwrap();
+        assert_eq!(model, params.fit(&data).unwrap());
+        let proba = model.predict_proba(&x).unwrap();
+        let predicted = evaluation::classification::argmax_rows(proba.view());
+        let acc = evaluation::classification::accuracy(y.as_slice().unwrap(), &predicted).unwrap();
+        assert!(acc > 0.95, "{acc}");
+        assert!(model
+            .try_predict_proba(x.slice(ndarray::s![.., ..1]))
+            .is_err());
+    }
+}

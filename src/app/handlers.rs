@@ -1,0 +1,285 @@
+//! The route handlers: they read the request, ask the model, and answer HTML or JSON.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::error::RequestError;
+use super::explain::explain;
+use super::fields::default_song;
+use super::input::{song_from_form, song_from_json};
+use super::page::{escape, FormValues, Outcome, Page, TrackBox};
+use super::{App, Prediction};
+use crate::popularity::SongInput;
+
+const FORM_TYPE: &str = "application/x-www-form-urlencoded";
+const JSON_TYPE: &str = "application/json";
+
+/// Pages allow nothing external: no scripts, styles only inline, forms only to this app.
+const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'";
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn json_error(error: &RequestError) -> Response {
+    let body = json!({ "error": error.to_string(), "field": error.field() });
+    (error.status(), Json(body)).into_response()
+}
+
+impl App {
+    fn default_genre(&self) -> String {
+        let genres = self.model.genres();
+        genres
+            .iter()
+            .find(|genre| genre.as_str() == "pop")
+            .or_else(|| genres.first())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn page<'a>(&'a self, values: &'a FormValues, track_text: &'a str) -> Page<'a> {
+        Page {
+            genres: self.model.genres(),
+            values,
+            error: None,
+            notice: None,
+            track: TrackBox {
+                enabled: self.tracks.is_some(),
+                text: track_text,
+            },
+            outcome: None,
+        }
+    }
+
+    /// The form with the default song and this error above it.
+    fn form_error(&self, error: &RequestError, values: Option<&FormValues>) -> Response {
+        let defaults = FormValues::from_song(&default_song(&self.default_genre()));
+        let mut page = self.page(values.unwrap_or(&defaults), "");
+        page.error = Some(error);
+        html(error.status(), page.render())
+    }
+}
+
+/// The content type without parameters, lower-cased; `none` when absent.
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .map(|value| {
+            String::from_utf8_lossy(value.as_bytes())
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|| "none".to_string())
+}
+
+fn body_error(rejection: BytesRejection) -> RequestError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        RequestError::TooLarge
+    } else {
+        RequestError::Body(rejection.body_text())
+    }
+}
+
+/// `GET /`: the form, filled from `?track_id=` when given.
+pub(super) async fn index(
+    State(app): State<App>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let track_text = query.get("track_id").map_or("", |t| t.as_str());
+    let mut song = default_song(&app.default_genre());
+    if track_text.trim().is_empty() {
+        let values = FormValues::from_song(&song);
+        return html(StatusCode::OK, app.page(&values, "").render());
+    }
+    let found = match &app.tracks {
+        None => Err(RequestError::NoTrackSource),
+        Some(tracks) => {
+            let tracks = tracks.clone();
+            let text = track_text.to_string();
+            // A feature source may do network I/O: keep it off the async workers.
+            tokio::task::spawn_blocking(move || tracks.find(&text))
+                .await
+                .unwrap_or_else(|error| Err(RequestError::Internal(error.to_string())))
+        }
+    };
+    let track = match found {
+        Ok(track) => track,
+        Err(error) => {
+            let values = FormValues::from_song(&song);
+            let mut page = app.page(&values, track_text);
+            page.error = Some(&error);
+            return html(error.status(), page.render());
+        }
+    };
+    let features = &track.features;
+    song.danceability = features.danceability;
+    song.energy = features.energy;
+    song.key = f64::from(features.key);
+    song.loudness = features.loudness;
+    song.mode = features.mode.map_or(song.mode, f64::from);
+    song.speechiness = features.speechiness;
+    song.acousticness = features.acousticness;
+    song.instrumentalness = features.instrumentalness;
+    song.liveness = features.liveness;
+    song.valence = features.valence.unwrap_or(song.valence);
+    song.tempo = features.tempo;
+    song.duration_ms = features
+        .duration_ms
+        .map_or(song.duration_ms, |ms| ms as f64);
+    let mut notice = format!("Filled from track <code>{}</code>", escape(&track.id));
+    if let Some(details) = &track.details {
+        let _ = std::fmt::Write::write_fmt(
+            &mut notice,
+            format_args!(
+                ": “{}” by {}",
+                escape(&details.name),
+                escape(&details.artist)
+            ),
+        );
+        if let Some(popularity) = details.artist_popularity {
+            song.artist_popularity = popularity;
+        }
+        if let Some(genre) = &details.genre {
+            if app.model.genres().contains(genre) {
+                song.genre = genre.clone();
+            }
+        }
+        if let Some(popularity) = details.popularity {
+            notice.push_str(&format!(
+                ". Its actual popularity is {popularity:.0} ({}).",
+                crate::popularity::QUARTILES
+                    [dataset::load::popularity::popularity_class(popularity)]
+            ));
+        }
+        if details.artist_popularity.is_none() {
+            notice.push_str(" The artist’s popularity is not known: enter it.");
+        }
+    }
+    let values = FormValues::from_song(&song);
+    let mut page = app.page(&values, track_text);
+    page.notice = Some(notice);
+    html(StatusCode::OK, page.render())
+}
+
+/// `POST /predict`: a form in, the result page out; the form keeps what was entered.
+pub(super) async fn predict_form(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let media = media_type(&headers);
+    if media != FORM_TYPE {
+        let error = RequestError::ContentType {
+            route: "POST /predict",
+            expected: FORM_TYPE,
+            got: media,
+        };
+        return app.form_error(&error, None);
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return app.form_error(&body_error(rejection), None),
+    };
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
+        Ok(pairs) => pairs,
+        Err(error) => return app.form_error(&RequestError::Form(error.to_string()), None),
+    };
+    let values = FormValues::from_pairs(&pairs);
+    let result = match song_from_form(&pairs, app.model.as_ref()) {
+        Ok(song) => {
+            let model = app.model.clone();
+            // About 200 model calls: off the async workers.
+            tokio::task::spawn_blocking(move || {
+                let probabilities = model.predict_proba(&song).map_err(RequestError::Model)?;
+                let explanation = explain(model.as_ref(), &song).map_err(RequestError::Model)?;
+                Ok::<_, RequestError>((song, probabilities, explanation))
+            })
+            .await
+            .unwrap_or_else(|error| Err(RequestError::Internal(error.to_string())))
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok((song, probabilities, explanation)) => {
+            let values = FormValues::from_song(&song);
+            let mut page = app.page(&values, "");
+            page.outcome = Some(Outcome {
+                song: &song,
+                probabilities,
+                explanation: &explanation,
+            });
+            html(StatusCode::OK, page.render())
+        }
+        Err(error) => app.form_error(&error, Some(&values)),
+    }
+}
+
+/// `POST /api/predict`: a JSON song in, a [`Prediction`] out.
+pub(super) async fn predict_json(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let media = media_type(&headers);
+    if media != JSON_TYPE {
+        return json_error(&RequestError::ContentType {
+            route: "POST /api/predict",
+            expected: JSON_TYPE,
+            got: media,
+        });
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return json_error(&body_error(rejection)),
+    };
+    let song: SongInput = match song_from_json(&body, app.model.as_ref()) {
+        Ok(song) => song,
+        Err(error) => return json_error(&error),
+    };
+    match app.model.predict_proba(&song) {
+        Ok(probabilities) => Json(Prediction::from_probabilities(probabilities)).into_response(),
+        Err(message) => json_error(&RequestError::Model(message)),
+    }
+}
+
+/// `GET /healthz`: `ok` while the server runs.
+pub(super) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Any other path: 404 naming it.
+pub(super) async fn not_found(uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        format!(
+            "no page at {}; the app serves GET /, POST /predict, POST /api/predict and GET /healthz\n",
+            uri.path()
+        ),
+    )
+        .into_response()
+}

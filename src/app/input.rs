@@ -1,0 +1,120 @@
+//! Reading a [`SongInput`] from a form or a JSON object, naming the field at fault.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::error::RequestError;
+use super::fields::{set_field, FIELDS};
+use crate::popularity::{QuartileModel, SongInput};
+
+/// The song of a form's `name=value` pairs. Pairs other than the song's fields (a submit
+/// button's name, say) are ignored; a song field given twice is an error.
+pub fn song_from_form(
+    pairs: &[(String, String)],
+    model: &dyn QuartileModel,
+) -> Result<SongInput, RequestError> {
+    let mut values: HashMap<&str, &str> = HashMap::new();
+    for (name, value) in pairs {
+        let known = FIELDS.iter().any(|f| f.name == name) || name == "genre";
+        if known && values.insert(name.as_str(), value.trim()).is_some() {
+            return Err(RequestError::Repeated(name.clone()));
+        }
+    }
+    let mut song = SongInput {
+        genre: String::new(),
+        ..super::fields::default_song("")
+    };
+    for field in &FIELDS {
+        let text = match values.get(field.name) {
+            Some(text) if !text.is_empty() => *text,
+            _ => return Err(RequestError::Missing(field.name)),
+        };
+        let value = match text.parse::<f64>() {
+            Ok(value) if value.is_finite() => value,
+            _ => {
+                return Err(RequestError::NotANumber {
+                    field: field.name,
+                    value: format!("{text:?}"),
+                })
+            }
+        };
+        set_field(&mut song, field.name, value);
+    }
+    song.genre = match values.get("genre") {
+        Some(genre) if !genre.is_empty() => genre.to_string(),
+        _ => return Err(RequestError::Missing("genre")),
+    };
+    check(&song, model)?;
+    Ok(song)
+}
+
+/// The song of a JSON object holding every field of [`SongInput`]: numbers, and `genre` a
+/// string. Any other member is an error, so a misspelt name is caught rather than ignored.
+pub fn song_from_json(body: &[u8], model: &dyn QuartileModel) -> Result<SongInput, RequestError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|error| RequestError::Json(error.to_string()))?;
+    let Value::Object(object) = value else {
+        return Err(RequestError::Json(format!(
+            "expected an object, got {}",
+            kind(&value)
+        )));
+    };
+    if let Some(name) = object
+        .keys()
+        .find(|name| name.as_str() != "genre" && !FIELDS.iter().any(|f| f.name == *name))
+    {
+        return Err(RequestError::UnknownField(name.clone()));
+    }
+    let mut song = super::fields::default_song("");
+    for field in &FIELDS {
+        let value = match object.get(field.name) {
+            None | Some(Value::Null) => return Err(RequestError::Missing(field.name)),
+            Some(value) => value,
+        };
+        match value.as_f64() {
+            Some(number) if number.is_finite() => set_field(&mut song, field.name, number),
+            _ => {
+                return Err(RequestError::NotANumber {
+                    field: field.name,
+                    value: value.to_string(),
+                })
+            }
+        }
+    }
+    song.genre = match object.get("genre") {
+        None | Some(Value::Null) => return Err(RequestError::Missing("genre")),
+        Some(Value::String(genre)) => genre.clone(),
+        Some(other) => return Err(RequestError::GenreNotAString(other.to_string())),
+    };
+    check(&song, model)?;
+    Ok(song)
+}
+
+/// Whole-number fields, ranges and the genre, in field order.
+fn check(song: &SongInput, model: &dyn QuartileModel) -> Result<(), RequestError> {
+    for ((name, value, _), field) in song.numeric_fields().into_iter().zip(&FIELDS) {
+        if field.whole && value.fract() != 0.0 {
+            return Err(RequestError::NotWhole { field: name, value });
+        }
+    }
+    song.validate()?;
+    if !model.genres().contains(&song.genre) {
+        return Err(RequestError::UnknownGenre {
+            value: song.genre.clone(),
+            known: model.genres().join(", "),
+        });
+    }
+    Ok(())
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

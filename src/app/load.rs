@@ -1,0 +1,273 @@
+//! A bounded load generator for `POST /api/predict`: a fixed number of requests over a fixed
+//! number of keep-alive connections, each answer checked, latencies recorded.
+//!
+//! Bounded in count ([`LoadPlan::requests`]) and in time ([`LoadPlan::deadline`]): requests not
+//! sent by the deadline count as errors, so a slow machine gets a report, never a hang.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::Prediction;
+use crate::popularity::SongInput;
+
+/// How much load to send, and where.
+#[derive(Clone, Debug)]
+pub struct LoadPlan {
+    /// The server's address.
+    pub addr: SocketAddr,
+    /// Total requests.
+    pub requests: usize,
+    /// Concurrent keep-alive connections, each sending its requests one after another.
+    pub connections: usize,
+    /// The whole run stops here; unsent requests count as errors.
+    pub deadline: Duration,
+    /// One request's time limit; a slower answer counts as an error.
+    pub timeout: Duration,
+}
+
+/// What a load run measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LoadReport {
+    /// Requests planned.
+    pub requests: usize,
+    /// Connections used.
+    pub connections: usize,
+    /// Requests answered 200 with a valid prediction.
+    pub ok: usize,
+    /// Requests that failed: a connection or protocol error, a timeout, a status other than 200,
+    /// an answer that is not a valid prediction, or not sent before the deadline.
+    pub errors: usize,
+    /// The first error seen, if any.
+    pub first_error: Option<String>,
+    /// Wall time of the run, seconds.
+    pub seconds: f64,
+    /// Successful requests per second of wall time.
+    pub requests_per_second: f64,
+    /// Median latency of successful requests, milliseconds.
+    pub p50_ms: f64,
+    /// 90th-percentile latency, milliseconds.
+    pub p90_ms: f64,
+    /// 99th-percentile latency, milliseconds.
+    pub p99_ms: f64,
+    /// Slowest request, milliseconds.
+    pub max_ms: f64,
+}
+
+/// `count` valid songs spread over every field's range, seeded; genres drawn from `genres`.
+pub fn random_songs(count: usize, genres: &[String], seed: u64) -> Vec<SongInput> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| SongInput {
+            danceability: rng.gen_range(0.0..=1.0),
+            energy: rng.gen_range(0.0..=1.0),
+            key: f64::from(rng.gen_range(-1..=11)),
+            loudness: rng.gen_range(-30.0..=0.0),
+            mode: f64::from(rng.gen_range(0..=1)),
+            speechiness: rng.gen_range(0.0..=1.0),
+            acousticness: rng.gen_range(0.0..=1.0),
+            instrumentalness: rng.gen_range(0.0..=1.0),
+            liveness: rng.gen_range(0.0..=1.0),
+            valence: rng.gen_range(0.0..=1.0),
+            tempo: rng.gen_range(60.0..=200.0),
+            duration_ms: f64::from(rng.gen_range(90_000..=420_000)),
+            artist_popularity: f64::from(rng.gen_range(0..=100)),
+            genre: genres
+                .get(rng.gen_range(0..genres.len().max(1)))
+                .cloned()
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Sends `plan.requests` requests, cycling through `songs`, and checks every answer.
+pub async fn run(plan: &LoadPlan, songs: &[SongInput]) -> LoadReport {
+    let bodies: Arc<Vec<Bytes>> = Arc::new(
+        songs
+            .iter()
+            .map(|song| Bytes::from(serde_json::to_vec(song).unwrap_or_default()))
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let stop_at = started + plan.deadline;
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..plan.connections.max(1) {
+        let (bodies, next, plan) = (bodies.clone(), next.clone(), plan.clone());
+        workers.spawn(async move { connection(&plan, &bodies, &next, stop_at).await });
+    }
+    let mut latencies = Vec::with_capacity(plan.requests);
+    let mut errors = 0;
+    let mut first_error = None;
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(outcome) => {
+                latencies.extend(outcome.latencies);
+                errors += outcome.errors;
+                if first_error.is_none() {
+                    first_error = outcome.first_error;
+                }
+            }
+            Err(error) => {
+                errors += 1;
+                first_error.get_or_insert_with(|| format!("worker failed: {error}"));
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    // Requests never taken by a worker (the deadline passed) are errors too.
+    let taken = next.load(Ordering::Relaxed).min(plan.requests);
+    let untaken = plan.requests - taken;
+    if untaken > 0 {
+        errors += untaken;
+        first_error.get_or_insert_with(|| format!("{untaken} requests not sent by the deadline"));
+    }
+    latencies.sort_by(f64::total_cmp);
+    let quantile = |q: f64| -> f64 {
+        if latencies.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[index]
+    };
+    LoadReport {
+        requests: plan.requests,
+        connections: plan.connections,
+        ok: latencies.len(),
+        errors,
+        first_error,
+        seconds,
+        requests_per_second: latencies.len() as f64 / seconds,
+        p50_ms: quantile(0.50),
+        p90_ms: quantile(0.90),
+        p99_ms: quantile(0.99),
+        max_ms: latencies.last().copied().unwrap_or(f64::NAN),
+    }
+}
+
+#[derive(Default)]
+struct ConnectionOutcome {
+    latencies: Vec<f64>,
+    errors: usize,
+    first_error: Option<String>,
+}
+
+impl ConnectionOutcome {
+    fn fail(&mut self, message: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(message);
+    }
+}
+
+/// One keep-alive connection sending requests until the plan's count is taken; a broken
+/// connection is replaced.
+async fn connection(
+    plan: &LoadPlan,
+    bodies: &[Bytes],
+    next: &AtomicUsize,
+    stop_at: Instant,
+) -> ConnectionOutcome {
+    let mut outcome = ConnectionOutcome::default();
+    let mut sender: Option<http1::SendRequest<Full<Bytes>>> = None;
+    loop {
+        if Instant::now() >= stop_at {
+            return outcome;
+        }
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        if index >= plan.requests {
+            return outcome;
+        }
+        if sender.is_none() {
+            match connect(plan.addr).await {
+                Ok(new) => sender = Some(new),
+                Err(message) => {
+                    outcome.fail(message);
+                    continue;
+                }
+            }
+        }
+        let Some(send) = sender.as_mut() else {
+            continue;
+        };
+        let body = bodies[index % bodies.len().max(1)].clone();
+        let started = Instant::now();
+        match tokio::time::timeout(plan.timeout, request(send, plan.addr, body)).await {
+            Ok(Ok(())) => outcome
+                .latencies
+                .push(started.elapsed().as_secs_f64() * 1000.0),
+            Ok(Err(message)) => {
+                outcome.fail(message);
+                sender = None;
+            }
+            Err(_) => {
+                outcome.fail(format!("no answer within {:?}", plan.timeout));
+                sender = None;
+            }
+        }
+    }
+}
+
+async fn connect(addr: SocketAddr) -> Result<http1::SendRequest<Full<Bytes>>, String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|error| format!("connect to {addr}: {error}"))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|error| format!("set TCP_NODELAY: {error}"))?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|error| format!("HTTP handshake with {addr}: {error}"))?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// One request; `Ok` only for a 200 whose body is a prediction with probabilities summing to 1.
+async fn request(
+    sender: &mut http1::SendRequest<Full<Bytes>>,
+    addr: SocketAddr,
+    body: Bytes,
+) -> Result<(), String> {
+    sender
+        .ready()
+        .await
+        .map_err(|error| format!("connection closed: {error}"))?;
+    let request = Request::post("/api/predict")
+        .header(hyper::header::HOST, addr.to_string())
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(body))
+        .map_err(|error| format!("building the request: {error}"))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|error| format!("sending: {error}"))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|error| format!("reading the answer: {error}"))?
+        .to_bytes();
+    if status != hyper::StatusCode::OK {
+        return Err(format!(
+            "status {status}: {}",
+            String::from_utf8_lossy(&body)
+        ));
+    }
+    let prediction: Prediction = serde_json::from_slice(&body)
+        .map_err(|error| format!("answer is not a prediction: {error}"))?;
+    let sum: f64 = prediction.to_array().iter().sum();
+    if (sum - 1.0).abs() > 1e-6 {
+        return Err(format!("probabilities sum to {sum}"));
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! The song-popularity web app: a form, the probability of each popularity quartile as a bar
+//! chart, and what would move it.
+//!
+//! The server is generic over any [`QuartileModel`]; `examples/popularity_app` serves the model
+//! the popularity experiment saved. Routes:
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `GET /` | the form; `?track_id=…` fills it from the configured [`TrackLookup`] |
+//! | `POST /predict` | a form (`application/x-www-form-urlencoded`) → an HTML page: the quartile, a bar chart of the four probabilities, the entered values and what would move it |
+//! | `POST /api/predict` | JSON (`application/json`) → [`Prediction`] as JSON |
+//! | `GET /healthz` | `ok` |
+//!
+//! The JSON API takes one object with every field of [`SongInput`] (numbers, and `genre` a
+//! string) and answers
+//! `{"quartile":"50-75","probabilities":{"0-25":0.05,"25-50":0.2,"50-75":0.6,"75-100":0.15}}`.
+//! Bad input gets a 4xx and `{"error":"…","field":"valence"}` (`field` is `null` when the
+//! problem is not one field's); see [`RequestError`] for which status each problem gets.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use spotify_ml::app::App;
+//! use spotify_ml::popularity::{QuartileModel, SongInput};
+//!
+//! /// Always the same answer: enough to build the router.
+//! struct Constant(Vec<String>);
+//! impl QuartileModel for Constant {
+//!     fn genres(&self) -> &[String] { &self.0 }
+//!     fn predict_proba(&self, _: &SongInput) -> Result<[f64; 4], String> { Ok([0.25; 4]) }
+//! }
+//!
+//! let router = App::new(Arc::new(Constant(vec!["pop".into()]))).router();
+//! # let _ = router;
+//! ```
+
+mod error;
+pub mod explain;
+mod fields;
+mod handlers;
+mod input;
+pub mod load;
+mod page;
+mod tracks;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use crate::popularity::{QuartileModel, QUARTILES};
+
+pub use error::RequestError;
+pub use fields::{FormField, FIELDS};
+pub use input::{song_from_form, song_from_json};
+pub use tracks::{FoundTrack, TrackDetails, TrackLookup};
+
+/// The largest request body the app reads: 64 KiB. Larger bodies get 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The web app: a model and, optionally, a source that fills the form from a track id.
+#[derive(Clone)]
+pub struct App {
+    model: Arc<dyn QuartileModel>,
+    tracks: Option<Arc<TrackLookup>>,
+}
+
+impl App {
+    /// An app serving this model, without a track-id lookup.
+    pub fn new(model: Arc<dyn QuartileModel>) -> App {
+        App {
+            model,
+            tracks: None,
+        }
+    }
+
+    /// Fills the form from track ids with this lookup.
+    pub fn tracks(mut self, tracks: TrackLookup) -> App {
+        self.tracks = Some(Arc::new(tracks));
+        self
+    }
+
+    /// The router with every route of the app.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/", get(handlers::index))
+            .route("/predict", post(handlers::predict_form))
+            .route("/api/predict", post(handlers::predict_json))
+            .route("/healthz", get(handlers::healthz))
+            .fallback(handlers::not_found)
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .with_state(self)
+    }
+
+    /// Serves the app on `listener` until `shutdown` completes.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// A multi-threaded tokio runtime for serving a model, with libtorch limited to `torch_threads`
+/// threads per prediction on every runtime thread (workers and the blocking pool).
+///
+/// libtorch's thread count is per calling thread, so setting it once in `main` leaves the
+/// runtime's threads at the default. One thread suits a server: requests already run in
+/// parallel, and a one-row prediction spread over more threads waits on them (on the shared
+/// 2-core machine, 1–4 ms instead of 0.13 ms; docs/WEB_APP.md).
+pub fn server_runtime(torch_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    let threads = i32::try_from(torch_threads.max(1)).unwrap_or(1);
+    tch::set_num_threads(threads);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(move || tch::set_num_threads(threads))
+        .build()
+}
+
+/// The JSON answer of `POST /api/predict`: the most likely quartile and all four probabilities.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The most likely quartile, one of [`QUARTILES`].
+    pub quartile: String,
+    /// The probability of each quartile.
+    pub probabilities: Probabilities,
+}
+
+/// The probability of each popularity quartile, keyed by the quartile's name in JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Probabilities {
+    /// Popularity 0 to 25.
+    #[serde(rename = "0-25")]
+    pub q0_25: f64,
+    /// Popularity 25 to 50.
+    #[serde(rename = "25-50")]
+    pub q25_50: f64,
+    /// Popularity 50 to 75.
+    #[serde(rename = "50-75")]
+    pub q50_75: f64,
+    /// Popularity 75 to 100.
+    #[serde(rename = "75-100")]
+    pub q75_100: f64,
+}
+
+impl Prediction {
+    /// The prediction of these probabilities (in the order of [`QUARTILES`]).
+    pub fn from_probabilities(probabilities: [f64; 4]) -> Prediction {
+        let [q0_25, q25_50, q50_75, q75_100] = probabilities;
+        Prediction {
+            quartile: QUARTILES[most_likely(&probabilities)].to_string(),
+            probabilities: Probabilities {
+                q0_25,
+                q25_50,
+                q50_75,
+                q75_100,
+            },
+        }
+    }
+
+    /// The four probabilities in the order of [`QUARTILES`].
+    pub fn to_array(&self) -> [f64; 4] {
+        let p = &self.probabilities;
+        [p.q0_25, p.q25_50, p.q50_75, p.q75_100]
+    }
+}
+
+/// The index of the largest probability; the lower quartile wins a tie.
+pub fn most_likely(probabilities: &[f64; 4]) -> usize {
+    let mut best = 0;
+    for (index, &p) in probabilities.iter().enumerate() {
+        if p > probabilities[best] {
+            best = index;
+        }
+    }
+    best
+}
