@@ -300,13 +300,13 @@ pub fn lineup(n_classes: usize, scale: Scale, quick: bool) -> Vec<Model> {
             Model::Boosting(
                 BoostingClassifierParams::new()
                     .n_classes(k)
-                    .n_rounds(3000)
-                    .learning_rate(0.03)
+                    .n_rounds(2000)
+                    .learning_rate(0.05)
                     .max_leaves(31)
                     .min_leaf_rows(20)
                     .row_fraction(0.8)
                     .feature_fraction(0.8)
-                    .early_stopping_rounds(100)
+                    .early_stopping_rounds(50)
                     .refit(true),
             ),
             Model::Forest(

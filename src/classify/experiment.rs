@@ -18,6 +18,7 @@ use crate::classify::engine::{
     run_cv, run_split, split_seeds, Fitted, Model, ModelRun, Problem, BLEND, TEST_FRACTION,
     VALIDATION_FRACTION,
 };
+use crate::classify::network::Network;
 
 /// How an experiment's headline accuracy is estimated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +74,80 @@ pub struct NetworkCurves {
     pub train_accuracy: f64,
     /// Accuracy of the kept weights on the held-out 20%.
     pub validation_accuracy: f64,
+    /// Training accuracy after chosen epochs (1-based), from replays of the fit without the
+    /// held-out rows.
+    pub train_accuracy_curve: Vec<(usize, f64)>,
+    /// Whether every replay reproduced the fit's training loss at its epoch exactly.
+    pub replay_exact: bool,
+}
+
+/// The epochs (1-based) at which the training accuracy is replayed: every epoch of a short fit,
+/// else a dozen (five for more than 5,000 rows, where epochs are dear) spread over the fit, the
+/// kept epoch and the last one.
+fn replay_epochs(n_epochs: usize, best_epoch: usize, quick: bool, n_rows: usize) -> Vec<usize> {
+    let most = if quick {
+        3
+    } else if n_rows > 5000 {
+        5
+    } else {
+        12
+    };
+    let mut epochs: Vec<usize> = if n_epochs <= most {
+        (1..=n_epochs).collect()
+    } else {
+        (0..most)
+            .map(|i| 1 + (i * (n_epochs - 1)) / (most - 1))
+            .collect()
+    };
+    epochs.push(best_epoch + 1);
+    epochs.sort_unstable();
+    epochs.dedup();
+    epochs.retain(|&e| e >= 1 && e <= n_epochs);
+    epochs
+}
+
+/// Replays the network's fit on its fitting rows without the held-out ones, stopped after each
+/// chosen epoch: with a constant learning rate and the same seed it passes through the same
+/// weights, so its accuracy on those rows is the training accuracy at that epoch. Returns the
+/// curve and whether each replay's last training loss equals the fit's at that epoch.
+fn replay_train_accuracy(
+    network: &Network,
+    x_fit: &Array2<f64>,
+    y_fit: &[usize],
+    history: &[EpochRecord],
+    best_epoch: usize,
+    quick: bool,
+) -> Result<(Vec<(usize, f64)>, bool), EvalError> {
+    use rayon::prelude::*;
+    let epochs = replay_epochs(history.len(), best_epoch, quick, x_fit.nrows());
+    let y = ndarray::Array1::from(y_fit.to_vec());
+    let points: Vec<Result<(usize, f64, bool), EvalError>> = epochs
+        .par_iter()
+        .map(|&epoch| {
+            let replay = network
+                .clone()
+                .with(|p| p.validation_fraction(0.0).max_epochs(epoch));
+            let fitted = linfa::traits::Fit::fit(
+                &replay,
+                &linfa::DatasetBase::new(x_fit.clone(), y.clone()),
+            )
+            .map_err(|e| EvalError::Model {
+                context: format!("network replay to epoch {epoch}"),
+                message: e.to_string(),
+            })?;
+            let p = fitted
+                .predict_proba(x_fit)
+                .map_err(model_error("network replay"))?;
+            let exact = fitted.with_model(|m| {
+                m.history().last().map(|r| r.train_loss)
+                    == history.get(epoch - 1).map(|r| r.train_loss)
+            });
+            Ok((epoch, accuracy(y_fit, &argmax_rows(p.view()))?, exact))
+        })
+        .collect();
+    let points = points.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let exact = points.iter().all(|p| p.2);
+    Ok((points.into_iter().map(|(e, a, _)| (e, a)).collect(), exact))
 }
 
 /// A model's scores under the experiment's protocol(s).
@@ -430,11 +505,32 @@ pub fn run(experiment: &Experiment) -> Result<ExperimentOutcome, EvalError> {
                 let truth: Vec<usize> = rows.iter().map(|&r| labels[r]).collect();
                 accuracy(&truth, &argmax_rows(p.view()))
             };
+            let history = net.with_model(|m| m.history().to_vec());
+            let best_epoch = net.with_model(|m| m.best_epoch());
+            let spec = experiment
+                .models
+                .iter()
+                .find_map(|m| match m.reseeded(seed) {
+                    Model::Network(n) => Some(n),
+                    _ => None,
+                })
+                .ok_or_else(|| EvalError::Invalid("no network in the line-up".into()))?;
+            let fit_labels: Vec<usize> = held.train.iter().map(|&r| labels[r]).collect();
+            let (train_accuracy_curve, replay_exact) = replay_train_accuracy(
+                &spec,
+                &problem.x.select(Axis(0), &held.train),
+                &fit_labels,
+                &history,
+                best_epoch,
+                experiment.quick,
+            )?;
             NetworkCurves {
-                history: net.with_model(|m| m.history().to_vec()),
-                best_epoch: net.with_model(|m| m.best_epoch()),
+                history,
+                best_epoch,
                 train_accuracy: score(&held.train)?,
                 validation_accuracy: score(&held.validation)?,
+                train_accuracy_curve,
+                replay_exact,
             }
         }
         None => NetworkCurves::default(),

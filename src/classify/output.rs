@@ -123,18 +123,29 @@ pub fn write_plots(out: &Path, outcome: &ExperimentOutcome) -> Result<(), EvalEr
             "cross-entropy",
             &[("train", &train), ("validation", &validation)],
         )?;
-        let validation_accuracy: Vec<f64> = history
+        let validation_accuracy: Vec<(f64, f64)> = history
             .iter()
-            .map(|r| r.validation_accuracy.unwrap_or(f64::NAN))
+            .enumerate()
+            .map(|(e, r)| ((e + 1) as f64, r.validation_accuracy.unwrap_or(f64::NAN)))
             .collect();
-        let final_train = vec![outcome.network.train_accuracy; history.len()];
-        plot::learning_curves(
+        let train_accuracy: Vec<(f64, f64)> = outcome
+            .network
+            .train_accuracy_curve
+            .iter()
+            .map(|&(e, a)| (e as f64, a))
+            .collect();
+        plot::point_curves(
             &out.join(accuracy),
-            &format!("{}: network accuracy", outcome.title),
+            &format!(
+                "{}: network accuracy (best epoch {})",
+                outcome.title,
+                outcome.network.best_epoch + 1
+            ),
+            "epoch",
             "accuracy",
             &[
-                ("validation (per epoch)", &validation_accuracy),
-                ("train (kept weights)", &final_train),
+                ("validation", &validation_accuracy),
+                ("train (replayed epochs)", &train_accuracy),
             ],
         )?;
     }
@@ -282,11 +293,17 @@ pub fn report_section(md: &mut Markdown, outcome: &ExperimentOutcome) {
     if !outcome.network.history.is_empty() {
         let n = &outcome.network;
         md.paragraph(&format!(
-            "The network refitted on every row trained {} epochs and kept epoch {} (early stopping on 20% held out): accuracy {} on the rows it was fitted on and {} on the held-out rows. The trainer records the training loss per epoch but not the training accuracy, so the accuracy plot shows the validation accuracy per epoch and the training accuracy of the kept weights.",
+            "The network refitted on every row trained {} epochs and kept epoch {} (early stopping on 20% held out): accuracy {} on the rows it was fitted on and {} on the held-out rows. The trainer records the training and validation loss and the validation accuracy every epoch; the training accuracy is measured at {} epochs by replaying the fit without the held-out rows (same seed, same batches, constant learning rate), which {}.",
             n.history.len(),
             n.best_epoch + 1,
             percent(n.train_accuracy),
-            percent(n.validation_accuracy)
+            percent(n.validation_accuracy),
+            n.train_accuracy_curve.len(),
+            if n.replay_exact {
+                "reproduced the fit's training loss exactly at every replayed epoch"
+            } else {
+                "did not reproduce the fit's training loss exactly, so that curve is approximate"
+            }
         ));
         md.image(&format!("{} network loss", outcome.title), &loss);
         md.image(&format!("{} network accuracy", outcome.title), &accuracy);

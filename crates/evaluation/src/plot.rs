@@ -1,5 +1,5 @@
 //! PNG plots with plotters: predicted vs actual, residuals, importance, partial dependence,
-//! learning curves and confusion matrices.
+//! learning curves (dense, or sparse points) and confusion matrices.
 
 use std::path::Path;
 
@@ -294,6 +294,70 @@ pub fn learning_curves(
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+/// Lines with markers of named series of `(x, y)` points that need not share their x values,
+/// such as a validation accuracy every epoch and a training accuracy at a few epochs.
+pub fn point_curves(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(&str, &[(f64, f64)])],
+) -> Result<(), EvalError> {
+    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let (x_low, x_high) = bounds(
+        series
+            .iter()
+            .flat_map(|(_, v)| v.iter().filter(finite).map(|p| p.0)),
+    );
+    let (low, high) = bounds(
+        series
+            .iter()
+            .flat_map(|(_, v)| v.iter().filter(finite).map(|p| p.1)),
+    );
+    let colours = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+    atomic_png(path, (WIDTH, HEIGHT), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x_low..x_high, low..high)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, (name, points)) in series.iter().enumerate() {
+            let colour = colours[i % colours.len()];
+            let points: Vec<(f64, f64)> = points.iter().filter(finite).copied().collect();
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    colour.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+            if points.len() <= 40 {
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+                    .map_err(|e| e.to_string())?;
+            }
         }
         chart
             .configure_series_labels()
