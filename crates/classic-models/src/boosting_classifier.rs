@@ -37,6 +37,8 @@ pub struct BoostingClassifierParams {
     early_stopping_rounds: usize,
     n_classes: Option<usize>,
     seed: u64,
+    #[serde(default)]
+    refit: bool,
 }
 
 impl Default for BoostingClassifierParams {
@@ -64,7 +66,16 @@ impl BoostingClassifierParams {
             early_stopping_rounds: 50,
             n_classes: None,
             seed: 0,
+            refit: false,
         }
+    }
+
+    /// After early stopping has chosen the number of rounds on the held-out rows, fit again on
+    /// every row for that many rounds scaled by the extra rows (the held-out rows then inform
+    /// the trees too; the history is the first fit's).
+    pub fn refit(mut self, refit: bool) -> Self {
+        self.refit = refit;
+        self
     }
 
     /// Most boosting rounds (the fit may stop earlier).
@@ -817,6 +828,19 @@ impl BoostingClassifierParams {
         }
         if !valid_y.is_empty() {
             model.rounds.truncate(best.1.max(1));
+            if self.refit {
+                let scale = x.nrows() as f64 / n as f64;
+                let rounds = ((model.rounds.len() as f64 * scale).ceil() as usize).max(1);
+                let mut again = self
+                    .clone()
+                    .refit(false)
+                    .validation_fraction(0.0)
+                    .n_rounds(rounds);
+                again.n_classes = Some(n_classes);
+                let mut full = again.fit_arrays(x, y)?;
+                full.history = std::mem::take(&mut model.history);
+                return Ok(full);
+            }
         }
         Ok(model)
     }

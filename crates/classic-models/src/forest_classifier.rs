@@ -230,12 +230,11 @@ impl ForestClassifierParams {
         // Impurity as Σ_side (n_side − Σ_c count²/n_side); lower is better.
         let parent = n - counts.iter().map(|c| c * c).sum::<f64>() / n;
         let mut best: Option<(f64, usize, usize)> = None;
-        let mut tried = 0;
-        for &feature in &features {
+        // At least `m` features are tried, more until one gives a valid split.
+        for (tried, &feature) in features.iter().enumerate() {
             if tried >= m && best.is_some() {
                 break;
             }
-            tried += 1;
             let n_bins = data.edges[feature].len() + 1;
             if n_bins < 2 {
                 continue;

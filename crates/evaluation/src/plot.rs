@@ -1,5 +1,5 @@
 //! PNG plots with plotters: predicted vs actual, residuals, importance, partial dependence,
-//! learning curves and confusion matrices.
+//! learning curves (dense, or sparse points) and confusion matrices.
 
 use std::path::Path;
 
@@ -305,8 +305,73 @@ pub fn learning_curves(
     })
 }
 
-/// A confusion-matrix heatmap: rows are true classes, columns predicted, cells show counts and
-/// are shaded by the share of their row.
+/// Lines with markers of named series of `(x, y)` points that need not share their x values,
+/// such as a validation accuracy every epoch and a training accuracy at a few epochs.
+pub fn point_curves(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(&str, &[(f64, f64)])],
+) -> Result<(), EvalError> {
+    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let (x_low, x_high) = bounds(
+        series
+            .iter()
+            .flat_map(|(_, v)| v.iter().filter(finite).map(|p| p.0)),
+    );
+    let (low, high) = bounds(
+        series
+            .iter()
+            .flat_map(|(_, v)| v.iter().filter(finite).map(|p| p.1)),
+    );
+    let colours = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+    atomic_png(path, (WIDTH, HEIGHT), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x_low..x_high, low..high)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, (name, points)) in series.iter().enumerate() {
+            let colour = colours[i % colours.len()];
+            let points: Vec<(f64, f64)> = points.iter().filter(finite).copied().collect();
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    colour.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+            if points.len() <= 40 {
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+/// A confusion-matrix heatmap: rows are true classes (top to bottom), columns predicted, each
+/// labelled with its class name at the centre of its cells; every cell shows its count and its
+/// share of the row, and is shaded by that share.
 pub fn confusion_matrix(
     path: &Path,
     title: &str,
@@ -319,49 +384,79 @@ pub fn confusion_matrix(
             "a confusion matrix over {n} classes needs {n}×{n} counts"
         )));
     }
-    let size = 160 + 90 * n as u32;
-    atomic_png(path, (size + 120, size), |root| {
+    let longest = classes.iter().map(|c| c.chars().count()).max().unwrap_or(4) as u32;
+    let label_area = (40 + 9 * longest).max(80);
+    let size = 160 + 110 * n as u32;
+    atomic_png(path, (size + label_area, size), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 22))
-            .margin(12)
+            .margin(16)
             .x_label_area_size(60)
-            .y_label_area_size(110)
-            .build_cartesian_2d(0..n, 0..n)
+            .y_label_area_size(label_area)
+            // A segmented `0..m` range has the m + 1 segments 0..=m.
+            .build_cartesian_2d((0..n - 1).into_segmented(), (0..n - 1).into_segmented())
             .map_err(|e| e.to_string())?;
-        let name = |i: &usize| classes.get(*i).cloned().unwrap_or_default();
+        // Column c is class c; row r (0 at the bottom) is class n − 1 − r, so class 0 is on top.
+        let name = |value: &SegmentValue<usize>, flip: bool| match value {
+            SegmentValue::CenterOf(i) if *i < n => {
+                let class = if flip { n - 1 - *i } else { *i };
+                classes.get(class).cloned().unwrap_or_default()
+            }
+            _ => String::new(),
+        };
         chart
             .configure_mesh()
             .disable_mesh()
             .x_labels(n)
             .y_labels(n)
-            .x_label_formatter(&name)
-            .y_label_formatter(&|i| name(&(n - 1 - i.min(&(n - 1)))))
-            .x_desc("predicted")
-            .y_desc("true")
+            .x_label_formatter(&|v| name(v, false))
+            .y_label_formatter(&|v| name(v, true))
+            .x_label_style(("sans-serif", 16))
+            .y_label_style(("sans-serif", 16))
+            .x_desc("predicted class")
+            .y_desc("true class")
             .draw()
             .map_err(|e| e.to_string())?;
+        let mut cells = Vec::with_capacity(n * n);
         for (t, row) in counts.iter().enumerate() {
             let total = row.iter().sum::<usize>().max(1) as f64;
             for (p, &count) in row.iter().enumerate() {
-                let share = count as f64 / total;
-                let y = n - 1 - t;
+                cells.push((p, n - 1 - t, count, count as f64 / total));
+            }
+        }
+        chart
+            .draw_series(cells.iter().map(|&(p, y, _, share)| {
                 let colour = RGBColor(
                     255 - (share * 200.0) as u8,
                     255 - (share * 120.0) as u8,
                     255,
                 );
-                chart
-                    .draw_series([Rectangle::new([(p, y), (p + 1, y + 1)], colour.filled())])
-                    .map_err(|e| e.to_string())?;
-                chart
-                    .draw_series([Text::new(
-                        format!("{count}"),
-                        (p, y),
-                        ("sans-serif", 20).into_font().color(&BLACK),
-                    )])
-                    .map_err(|e| e.to_string())?;
-            }
-        }
+                Rectangle::new(
+                    [
+                        (SegmentValue::Exact(p), SegmentValue::Exact(y)),
+                        (SegmentValue::Exact(p + 1), SegmentValue::Exact(y + 1)),
+                    ],
+                    colour.filled(),
+                )
+            }))
+            .map_err(|e| e.to_string())?;
+        let centred = |size: u32| {
+            ("sans-serif", size).into_font().color(&BLACK).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Center,
+                ),
+            )
+        };
+        chart
+            .draw_series(cells.iter().map(|&(p, y, count, share)| {
+                Text::new(
+                    format!("{count} ({:.0}%)", 100.0 * share),
+                    (SegmentValue::CenterOf(p), SegmentValue::CenterOf(y)),
+                    centred(if n > 5 { 15 } else { 19 }),
+                )
+            }))
+            .map_err(|e| e.to_string())?;
         Ok(())
     })
 }

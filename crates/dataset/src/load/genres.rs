@@ -79,7 +79,17 @@ pub fn load(
     set: GenreSet,
     strictness: Strictness,
 ) -> Result<Loaded<Track>, DatasetError> {
-    let path = dir.join(set.file());
+    load_path(&dir.join(set.file()), set, strictness)
+}
+
+/// Loads a file laid out like the playlist files, labelled like `set`, from any path (e.g. new
+/// tracks to classify).
+pub fn load_path(
+    path: &std::path::Path,
+    set: GenreSet,
+    strictness: Strictness,
+) -> Result<Loaded<Track>, DatasetError> {
+    let path = path.to_path_buf();
     let mut required = required_feature_columns(&COLUMNS);
     required.extend(["tid", "label"]);
     let spec = TableSpec {

@@ -61,7 +61,42 @@ pub fn load_decade(
             "the hits data has no decade {decade}; it has {DECADES:?}"
         )));
     }
-    let path = dir.join(file(decade));
+    load_decade_path(&dir.join(file(decade)), decade, strictness)
+}
+
+/// Loads a file laid out like the decade files from any path; its `decade` column must name
+/// `decade` (one of [`DECADES`]).
+pub fn load_decade_path(
+    path: &std::path::Path,
+    decade: u16,
+    strictness: Strictness,
+) -> Result<Loaded<HitTrack>, DatasetError> {
+    let this_decade = Range {
+        min: f64::from(decade),
+        max: f64::from(decade),
+    };
+    read_hits(path, this_decade, strictness)
+}
+
+/// Loads a file laid out like the decade files from any path, rows of any decade 1960..=2010
+/// (e.g. new tracks to classify).
+pub fn load_path(
+    path: &std::path::Path,
+    strictness: Strictness,
+) -> Result<Loaded<HitTrack>, DatasetError> {
+    let any_decade = Range {
+        min: f64::from(DECADES[0]),
+        max: f64::from(DECADES[DECADES.len() - 1]),
+    };
+    read_hits(path, any_decade, strictness)
+}
+
+fn read_hits(
+    path: &std::path::Path,
+    this_decade: Range,
+    strictness: Strictness,
+) -> Result<Loaded<HitTrack>, DatasetError> {
+    let path = path.to_path_buf();
     let mut required = required_feature_columns(&FeatureColumns::API);
     required.extend([
         "track",
@@ -77,10 +112,6 @@ pub fn load_decade(
         delimiter: b',',
         required: &required,
         strictness,
-    };
-    let this_decade = Range {
-        min: f64::from(decade),
-        max: f64::from(decade),
     };
     read_table(open(&path)?, &spec, |row| {
         let track = Track {

@@ -23,7 +23,15 @@ const COLUMNS: FeatureColumns = FeatureColumns {
 
 /// Loads every track with its mood in `labels.mood` and its popularity in `labels.popularity`.
 pub fn load(dir: &DataDir, strictness: Strictness) -> Result<Loaded<Track>, DatasetError> {
-    let path = dir.join(FILE);
+    load_path(&dir.join(FILE), strictness)
+}
+
+/// Loads a file laid out like the moods file from any path (e.g. new tracks to classify).
+pub fn load_path(
+    path: &std::path::Path,
+    strictness: Strictness,
+) -> Result<Loaded<Track>, DatasetError> {
+    let path = path.to_path_buf();
     let mut required = required_feature_columns(&COLUMNS);
     required.extend(["id", "popularity", "mood"]);
     let spec = TableSpec {

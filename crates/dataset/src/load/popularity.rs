@@ -72,8 +72,18 @@ pub fn load(
     dir: &DataDir,
     strictness: Strictness,
 ) -> Result<Loaded<PopularityTrack>, DatasetError> {
-    let artists = artists(dir, strictness)?;
-    let mut songs = songs(dir, strictness)?;
+    load_paths(&dir.join(SONGS), &dir.join(ARTISTS), strictness)
+}
+
+/// Loads a songs file and an artists file laid out like the shared ones, from any paths (e.g.
+/// new tracks to classify), joined as [`load`] joins them.
+pub fn load_paths(
+    songs_path: &std::path::Path,
+    artists_path: &std::path::Path,
+    strictness: Strictness,
+) -> Result<Loaded<PopularityTrack>, DatasetError> {
+    let artists = artists_at(artists_path, strictness)?;
+    let mut songs = songs_at(songs_path, strictness)?;
     // The first row wins should a name ever be listed twice; the shared file has none.
     let mut by_name: HashMap<&str, f64> = HashMap::with_capacity(artists.rows.len());
     for artist in &artists.rows {
@@ -91,7 +101,14 @@ pub fn songs(
     dir: &DataDir,
     strictness: Strictness,
 ) -> Result<Loaded<PopularityTrack>, DatasetError> {
-    let path = dir.join(SONGS);
+    songs_at(&dir.join(SONGS), strictness)
+}
+
+fn songs_at(
+    path: &std::path::Path,
+    strictness: Strictness,
+) -> Result<Loaded<PopularityTrack>, DatasetError> {
+    let path = path.to_path_buf();
     let mut required = required_feature_columns(&COLUMNS);
     required.extend([
         "track_id",
@@ -146,7 +163,14 @@ pub fn artists(
     dir: &DataDir,
     strictness: Strictness,
 ) -> Result<Loaded<ArtistPopularity>, DatasetError> {
-    let path = dir.join(ARTISTS);
+    artists_at(&dir.join(ARTISTS), strictness)
+}
+
+fn artists_at(
+    path: &std::path::Path,
+    strictness: Strictness,
+) -> Result<Loaded<ArtistPopularity>, DatasetError> {
+    let path = path.to_path_buf();
     let spec = TableSpec {
         path: &path,
         delimiter: b',',

@@ -1,0 +1,106 @@
+//! What every family driver shares: its configuration, errors, feature rows from a source, and
+//! saving the final models.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use dataset::{AudioFeature, DataDir};
+use spotify_client::{ClientError, FeatureSource};
+
+use crate::classify::experiment::ExperimentOutcome;
+use crate::classify::saved::{SavedClassifier, SavedError};
+
+/// Errors of the classification examples.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    /// Loading data failed.
+    #[error(transparent)]
+    Dataset(#[from] dataset::DatasetError),
+    /// Evaluating, plotting or writing failed.
+    #[error(transparent)]
+    Eval(#[from] evaluation::EvalError),
+    /// A saved model could not be saved or loaded.
+    #[error(transparent)]
+    Saved(#[from] SavedError),
+    /// The popularity model could not be trained, saved or loaded.
+    #[error(transparent)]
+    Predictor(#[from] crate::popularity::PredictorError),
+    /// A feature source failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// Anything else, said plainly.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How to run a family of experiments.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The data directory.
+    pub data: DataDir,
+    /// Where to write `metrics.json`, `report.md`, plots and `models/`.
+    pub out: PathBuf,
+    /// Token settings that finish in well under a minute.
+    pub quick: bool,
+    /// Seed of folds and models (the splits use 12345 and four more).
+    pub seed: u64,
+}
+
+/// Default seed.
+pub const SEED: u64 = 12345;
+
+impl RunConfig {
+    /// The directory of an experiment's saved model: `out/models/NAME`.
+    pub fn model_dir(&self, name: &str) -> PathBuf {
+        self.out.join("models").join(name)
+    }
+}
+
+/// Saves the final model of each outcome in `out/models/NAME`.
+pub fn save_models(
+    config: &RunConfig,
+    outcomes: &mut [ExperimentOutcome],
+) -> Result<(), ClassifyError> {
+    for outcome in outcomes {
+        if let Some(model) = outcome.final_model.take() {
+            let mut saved = SavedClassifier::new(
+                &outcome.name,
+                &outcome.best,
+                outcome.classes.clone(),
+                outcome.feature_names.clone(),
+                model,
+            );
+            saved.save(&config.model_dir(&outcome.name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Model rows (the given audio features, in order) of the ids a source knows and that have
+/// every feature; other ids are left out.
+pub fn audio_rows(
+    source: &mut dyn FeatureSource,
+    ids: &[String],
+    columns: &[AudioFeature],
+) -> Result<HashMap<String, Vec<f64>>, ClientError> {
+    let answers = source.audio_features(ids)?;
+    Ok(ids
+        .iter()
+        .zip(answers)
+        .filter_map(|(id, features)| {
+            let features = features?;
+            let row: Option<Vec<f64>> = columns.iter().map(|&c| features.get(c)).collect();
+            row.map(|row| (id.clone(), row))
+        })
+        .collect())
+}
+
+/// Column names of audio features.
+pub fn names(columns: &[AudioFeature]) -> Vec<String> {
+    columns.iter().map(|c| c.name().to_string()).collect()
+}
+
+/// The rows a lenient load skipped, as a note.
+pub fn skipped_note(skipped: usize, file: &str) -> Option<String> {
+    (skipped > 0).then(|| format!("{skipped} rows of {file} failed validation and were skipped"))
+}
