@@ -100,49 +100,18 @@ impl ClassifierFile {
 
     /// Writes the file atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
-        let text = serde_json::to_vec(self).map_err(|e| ModelError::File {
-            path: path.to_path_buf(),
-            message: format!("could not encode the classifier: {e}"),
-        })?;
-        evaluation::report::write_atomic(path, &text).map_err(|e| ModelError::File {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        crate::persist::save_tagged(self, path, "classifier")
     }
 
     /// Reads a file written by [`ClassifierFile::save`]; a missing, truncated or foreign file is
     /// an error naming it.
     pub fn load(path: &Path) -> Result<ClassifierFile, ModelError> {
+        let file: ClassifierFile =
+            crate::persist::load_tagged(path, CLASSIFIER_FORMAT, CLASSIFIER_VERSION, "classifier")?;
         let file_error = |message: String| ModelError::File {
             path: path.to_path_buf(),
             message,
         };
-        let bytes = std::fs::read(path).map_err(|e| file_error(format!("cannot read: {e}")))?;
-        #[derive(Deserialize)]
-        struct Header {
-            format: Option<String>,
-            version: Option<u32>,
-        }
-        let header: Header = serde_json::from_slice(&bytes).map_err(|e| {
-            file_error(format!(
-                "not a classifier file (invalid or truncated JSON: {e}); re-create it with the example that trained it"
-            ))
-        })?;
-        match (header.format.as_deref(), header.version) {
-            (Some(CLASSIFIER_FORMAT), Some(CLASSIFIER_VERSION)) => {}
-            (Some(CLASSIFIER_FORMAT), version) => {
-                return Err(file_error(format!(
-                    "classifier file version {version:?} is not supported (this build reads version {CLASSIFIER_VERSION})"
-                )))
-            }
-            (other, _) => {
-                return Err(file_error(format!(
-                    "not a {CLASSIFIER_FORMAT} file (format tag {other:?})"
-                )))
-            }
-        }
-        let file: ClassifierFile = serde_json::from_slice(&bytes)
-            .map_err(|e| file_error(format!("corrupt classifier file: {e}")))?;
         if file.classes.len() != file.model.n_classes() {
             return Err(file_error(format!(
                 "corrupt classifier file: {} class names for a model of {} classes",

@@ -109,49 +109,67 @@ impl ModelFile {
 
     /// Writes the file atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
-        let text = serde_json::to_vec(self).map_err(|e| ModelError::File {
-            path: path.to_path_buf(),
-            message: format!("could not encode the model: {e}"),
-        })?;
-        evaluation::report::write_atomic(path, &text).map_err(|e| ModelError::File {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        save_tagged(self, path, "model")
     }
 
     /// Reads a file written by [`ModelFile::save`].
     pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
-        let file_error = |message: String| ModelError::File {
-            path: path.to_path_buf(),
-            message,
-        };
-        let bytes = std::fs::read(path).map_err(|e| file_error(format!("cannot read: {e}")))?;
-        // Check the tag first, so a foreign JSON file is named as such rather than as corrupt.
-        #[derive(Deserialize)]
-        struct Header {
-            format: Option<String>,
-            version: Option<u32>,
-        }
-        let header: Header = serde_json::from_slice(&bytes).map_err(|e| {
-            file_error(format!(
-                "not a model file (invalid or truncated JSON: {e}); re-create it with the example that trained it"
-            ))
-        })?;
-        match (header.format.as_deref(), header.version) {
-            (Some(FORMAT), Some(VERSION)) => {}
-            (Some(FORMAT), version) => {
-                return Err(file_error(format!(
-                    "model file version {version:?} is not supported (this build reads version {VERSION})"
-                )))
-            }
-            (other, _) => {
-                return Err(file_error(format!(
-                    "not a {FORMAT} file (format tag {other:?})"
-                )))
-            }
-        }
-        serde_json::from_slice(&bytes).map_err(|e| file_error(format!("corrupt model file: {e}")))
+        load_tagged(path, FORMAT, VERSION, "model")
     }
+}
+
+/// Writes `value` as JSON, atomically (temporary file, then rename); `what` names it in errors.
+pub(crate) fn save_tagged<T: Serialize>(
+    value: &T,
+    path: &Path,
+    what: &str,
+) -> Result<(), ModelError> {
+    let text = serde_json::to_vec(value).map_err(|e| ModelError::File {
+        path: path.to_path_buf(),
+        message: format!("could not encode the {what}: {e}"),
+    })?;
+    evaluation::report::write_atomic(path, &text).map_err(|e| ModelError::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads a JSON file whose `format` and `version` tags must be `format` and `version`; a
+/// missing, truncated, foreign or corrupt file is an error naming it, `what` naming its kind.
+pub(crate) fn load_tagged<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    format: &str,
+    version: u32,
+    what: &str,
+) -> Result<T, ModelError> {
+    let file_error = |message: String| ModelError::File {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| file_error(format!("cannot read: {e}")))?;
+    // Check the tag first, so a foreign JSON file is named as such rather than as corrupt.
+    #[derive(Deserialize)]
+    struct Header {
+        format: Option<String>,
+        version: Option<u32>,
+    }
+    let header: Header = serde_json::from_slice(&bytes).map_err(|e| {
+        file_error(format!(
+            "not a {what} file (invalid or truncated JSON: {e}); re-create it with the example that trained it"
+        ))
+    })?;
+    match (header.format.as_deref(), header.version) {
+        (Some(tag), Some(found)) if tag == format && found == version => {}
+        (Some(tag), found) if tag == format => return Err(file_error(format!(
+            "{what} file version {found:?} is not supported (this build reads version {version})"
+        ))),
+        (other, _) => {
+            return Err(file_error(format!(
+                "not a {format} file (format tag {other:?})"
+            )))
+        }
+    }
+    serde_json::from_slice(&bytes).map_err(|e| file_error(format!("corrupt {what} file: {e}")))
 }
 
 #[cfg(test)]
