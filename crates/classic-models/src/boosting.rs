@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable, Value};
 
+use crate::binning::{bin_edges, bin_of};
 use crate::error::ModelError;
 
 /// The loss the trees descend.
@@ -305,36 +306,6 @@ impl PredictInplace<Array2<f64>, Array1<f64>> for Boosting {
     }
 }
 
-/// Quantile bin edges of one feature: value `v` falls in the first bin `b` with
-/// `v <= edges[b]`, or in the last bin.
-fn bin_edges(column: ArrayView1<'_, f64>, max_bins: usize) -> Vec<f64> {
-    let mut values: Vec<f64> = column.iter().copied().filter(|v| v.is_finite()).collect();
-    values.sort_by(f64::total_cmp);
-    values.dedup();
-    if values.len() <= max_bins {
-        // One bin per distinct value; edges halfway between neighbours.
-        return values.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
-    }
-    // Quantiles of the distinct values of the full column keep rare extremes apart.
-    let mut sorted: Vec<f64> = column.iter().copied().filter(|v| v.is_finite()).collect();
-    sorted.sort_by(f64::total_cmp);
-    let mut edges = Vec::with_capacity(max_bins);
-    for b in 1..max_bins {
-        let position = b * sorted.len() / max_bins;
-        let (low, high) = (sorted[position.saturating_sub(1)], sorted[position]);
-        let edge = (low + high) / 2.0;
-        if edges.last().is_none_or(|&last| edge > last) && low < high {
-            edges.push(edge);
-        }
-    }
-    edges
-}
-
-fn bin_of(value: f64, edges: &[f64]) -> u8 {
-    // NaN compares false everywhere, so it lands in the last bin, like values above every edge.
-    edges.partition_point(|&edge| value > edge || value.is_nan()) as u8
-}
-
 /// Per-bin sums of gradients and counts of one leaf, for every feature.
 #[derive(Clone)]
 struct Histogram {
@@ -517,7 +488,7 @@ impl BoostingParams {
         let edges: Vec<Vec<f64>> = x
             .axis_iter(Axis(1))
             .into_par_iter()
-            .map(|column| bin_edges(column, self.max_bins))
+            .map(|column| bin_edges(column.iter().copied(), self.max_bins))
             .collect();
         let bins: Vec<Vec<u8>> = x
             .axis_iter(Axis(1))

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use evaluation::classification::{holdout, PredictProba};
 
+use crate::binning::{bin_edges, bin_of};
 use crate::error::ModelError;
 
 /// Parameters of [`BoostingClassifier`]; checked when fitted.
@@ -392,31 +393,6 @@ fn accuracy_of(proba: &Array2<f64>, y: &[usize]) -> f64 {
     right as f64 / y.len().max(1) as f64
 }
 
-/// Quantile bin edges of one column (values `<= edges[b]` fall in bin `b`, larger in the last).
-fn bin_edges(mut values: Vec<f64>, max_bins: usize) -> Vec<f64> {
-    values.retain(|v| v.is_finite());
-    values.sort_by(f64::total_cmp);
-    let mut distinct = values.clone();
-    distinct.dedup();
-    if distinct.len() <= max_bins {
-        return distinct.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
-    }
-    let mut edges: Vec<f64> = Vec::with_capacity(max_bins);
-    for b in 1..max_bins {
-        let position = b * values.len() / max_bins;
-        let (low, high) = (values[position.saturating_sub(1)], values[position]);
-        let edge = (low + high) / 2.0;
-        if low < high && edges.last().is_none_or(|&last| edge > last) {
-            edges.push(edge);
-        }
-    }
-    edges
-}
-
-fn bin_of(value: f64, edges: &[f64]) -> u8 {
-    edges.partition_point(|&edge| value > edge || value.is_nan()) as u8
-}
-
 /// The binned training rows.
 struct Binned {
     /// `bins[f][row]`.
@@ -677,7 +653,7 @@ impl BoostingClassifierParams {
 
         let edges: Vec<Vec<f64>> = (0..n_features)
             .into_par_iter()
-            .map(|f| bin_edges(fit_x.column(f).to_vec(), self.max_bins))
+            .map(|f| bin_edges(fit_x.column(f).iter().copied(), self.max_bins))
             .collect();
         let bins: Vec<Vec<u8>> = (0..n_features)
             .into_par_iter()

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use evaluation::classification::PredictProba;
 
+use crate::binning::{bin_edges, bin_of};
 use crate::error::ModelError;
 
 /// Parameters of [`ForestClassifier`].
@@ -177,26 +178,6 @@ struct Binned<'a> {
     k: usize,
 }
 
-fn bin_edges(mut values: Vec<f64>, max_bins: usize) -> Vec<f64> {
-    values.retain(|v| v.is_finite());
-    values.sort_by(f64::total_cmp);
-    let mut distinct = values.clone();
-    distinct.dedup();
-    if distinct.len() <= max_bins {
-        return distinct.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
-    }
-    let mut edges: Vec<f64> = Vec::with_capacity(max_bins);
-    for b in 1..max_bins {
-        let position = b * values.len() / max_bins;
-        let (low, high) = (values[position.saturating_sub(1)], values[position]);
-        let edge = (low + high) / 2.0;
-        if low < high && edges.last().is_none_or(|&last| edge > last) {
-            edges.push(edge);
-        }
-    }
-    edges
-}
-
 impl ForestClassifierParams {
     #[allow(clippy::too_many_arguments)]
     fn grow(
@@ -326,15 +307,10 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for ForestClassifierParams {
         }
         let n_features = x.ncols();
         let edges: Vec<Vec<f64>> = (0..n_features)
-            .map(|f| bin_edges(x.column(f).to_vec(), self.max_bins))
+            .map(|f| bin_edges(x.column(f).iter().copied(), self.max_bins))
             .collect();
         let bins: Vec<Vec<u8>> = (0..n_features)
-            .map(|f| {
-                x.column(f)
-                    .iter()
-                    .map(|&v| edges[f].partition_point(|&e| v > e) as u8)
-                    .collect()
-            })
+            .map(|f| x.column(f).iter().map(|&v| bin_of(v, &edges[f])).collect())
             .collect();
         let data = Binned {
             bins,

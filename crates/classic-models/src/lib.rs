@@ -5,6 +5,7 @@
 //! Every learner is a parameter struct that is checked when it is fitted and that declares its
 //! search space next to itself ([`evaluation::Tunable`]); only a fitted model predicts.
 
+mod binning;
 pub mod boosting;
 pub mod boosting_classifier;
 pub mod classifier_file;

@@ -160,9 +160,11 @@ pub(crate) fn load_tagged<T: serde::de::DeserializeOwned>(
     })?;
     match (header.format.as_deref(), header.version) {
         (Some(tag), Some(found)) if tag == format && found == version => {}
-        (Some(tag), found) if tag == format => return Err(file_error(format!(
+        (Some(tag), found) if tag == format => {
+            return Err(file_error(format!(
             "{what} file version {found:?} is not supported (this build reads version {version})"
-        ))),
+        )))
+        }
         (other, _) => {
             return Err(file_error(format!(
                 "not a {format} file (format tag {other:?})"
