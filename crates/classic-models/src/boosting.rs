@@ -8,7 +8,7 @@ use linfa::traits::{Fit, PredictInplace};
 use linfa::DatasetBase;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -347,11 +347,13 @@ impl Trainer<'_> {
             gradient: vec![0.0; self.width],
             count: vec![0; self.width],
         };
+        // The leaf's gradients gathered once, in row order, rather than once per feature.
+        let ordered: Vec<f64> = rows.iter().map(|&row| gradients[row as usize]).collect();
         let fill = |feature: usize, gradient: &mut [f64], count: &mut [u32]| {
             let column = &self.bins[feature];
-            for &row in rows {
+            for (&row, &g) in rows.iter().zip(&ordered) {
                 let bin = column[row as usize] as usize;
-                gradient[bin] += gradients[row as usize];
+                gradient[bin] += g;
                 count[bin] += 1;
             }
         };
@@ -517,7 +519,6 @@ impl BoostingParams {
         let mut predictions = vec![base; n];
         let mut gradients = vec![0.0; n];
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut all_rows: Vec<u32> = (0..n as u32).collect();
         let all_features: Vec<usize> = (0..n_features).collect();
         let bag_size = ((n as f64 * self.row_fraction).round() as usize).clamp(1, n);
         let feature_count =
@@ -535,12 +536,14 @@ impl BoostingParams {
                 *g = self.gradient(p, t);
             }
             let bag: Vec<u32> = if bag_size < n {
-                all_rows.shuffle(&mut rng);
-                let mut bag = all_rows[..bag_size].to_vec();
-                bag.sort_unstable();
-                in_bag.iter_mut().for_each(|b| *b = false);
-                for &row in &bag {
-                    in_bag[row as usize] = true;
+                // Selection sampling (Knuth's algorithm S): exactly `bag_size` rows, each row
+                // equally likely, drawn in one pass and already in row order.
+                let mut bag = Vec::with_capacity(bag_size);
+                for (row, chosen) in in_bag.iter_mut().enumerate() {
+                    *chosen = rng.gen_range(0..n - row) < bag_size - bag.len();
+                    if *chosen {
+                        bag.push(row as u32);
+                    }
                 }
                 bag
             } else {
