@@ -10,7 +10,8 @@ mod linear_model;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use criterion::{criterion_group, criterion_main, Criterion};
+use axum::Router;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
@@ -18,6 +19,33 @@ use spotify_ml::app::load::random_songs;
 use spotify_ml::app::App;
 use spotify_ml::popularity::{PopularityPredictor, QuartileModel, DEFAULT_MODEL_DIR};
 use tower::ServiceExt;
+
+/// One request through the whole router, in process; the response body, after checking for 200.
+fn in_process(
+    runtime: &tokio::runtime::Runtime,
+    router: &Router,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Bytes {
+    runtime.block_on(async {
+        let request = Request::post(path)
+            .header("content-type", content_type)
+            .body(Body::from(body.to_vec()))
+            .expect("request");
+        let response = router.clone().oneshot(request).await.expect("response");
+        assert_eq!(response.status(), 200);
+        response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+    })
+}
+
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
 
 fn web_app(c: &mut Criterion) {
     let model: Arc<dyn QuartileModel> = Arc::new(linear_model::LinearQuartileModel::new());
@@ -39,42 +67,14 @@ fn web_app(c: &mut Criterion) {
     let runtime = spotify_ml::app::server_runtime(threads).expect("runtime");
 
     let mut group = c.benchmark_group("web_app");
+    // One request an iteration: criterion prints requests per second.
+    group.throughput(Throughput::Elements(1));
     let router = App::new(model.clone()).router();
     group.bench_function("api_predict_in_process", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                let request = Request::post("/api/predict")
-                    .header("content-type", "application/json")
-                    .body(Body::from(json.clone()))
-                    .expect("request");
-                let response = router.clone().oneshot(request).await.expect("response");
-                assert_eq!(response.status(), 200);
-                response
-                    .into_body()
-                    .collect()
-                    .await
-                    .expect("body")
-                    .to_bytes()
-            })
-        })
+        b.iter(|| in_process(&runtime, &router, "/api/predict", JSON, &json))
     });
     group.bench_function("predict_form_page_in_process", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                let request = Request::post("/predict")
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::from(form.clone()))
-                    .expect("request");
-                let response = router.clone().oneshot(request).await.expect("response");
-                assert_eq!(response.status(), 200);
-                response
-                    .into_body()
-                    .collect()
-                    .await
-                    .expect("body")
-                    .to_bytes()
-            })
-        })
+        b.iter(|| in_process(&runtime, &router, "/predict", FORM, form.as_bytes()))
     });
 
     // Over loopback TCP: server and client on the same runtime, one keep-alive connection.
@@ -119,40 +119,10 @@ fn web_app(c: &mut Criterion) {
         Ok(trained) => {
             let router = App::new(Arc::new(trained)).router();
             group.bench_function("api_predict_in_process_trained_model", |b| {
-                b.iter(|| {
-                    runtime.block_on(async {
-                        let request = Request::post("/api/predict")
-                            .header("content-type", "application/json")
-                            .body(Body::from(json.clone()))
-                            .expect("request");
-                        let response = router.clone().oneshot(request).await.expect("response");
-                        assert_eq!(response.status(), 200);
-                        response
-                            .into_body()
-                            .collect()
-                            .await
-                            .expect("body")
-                            .to_bytes()
-                    })
-                })
+                b.iter(|| in_process(&runtime, &router, "/api/predict", JSON, &json))
             });
             group.bench_function("predict_form_page_in_process_trained_model", |b| {
-                b.iter(|| {
-                    runtime.block_on(async {
-                        let request = Request::post("/predict")
-                            .header("content-type", "application/x-www-form-urlencoded")
-                            .body(Body::from(form.clone()))
-                            .expect("request");
-                        let response = router.clone().oneshot(request).await.expect("response");
-                        assert_eq!(response.status(), 200);
-                        response
-                            .into_body()
-                            .collect()
-                            .await
-                            .expect("body")
-                            .to_bytes()
-                    })
-                })
+                b.iter(|| in_process(&runtime, &router, "/predict", FORM, form.as_bytes()))
             });
         }
         Err(error) => eprintln!("no trained-model benches: {error}"),

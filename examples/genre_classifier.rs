@@ -5,32 +5,22 @@
 //! `cargo run --release --example genre_classifier -- --out out/genres [--quick]`
 //! `cargo run --release --example genre_classifier -- --out out/genres --predict ID… [--experiment genre5] [--features CSV]`
 
+mod common;
+
 use std::path::PathBuf;
 
 use clap::Parser;
-use spotify_ml::classify::family::{RunConfig, SEED};
 use spotify_ml::classify::genres;
 use spotify_ml::dataset::load::genres::GenreSet;
-use spotify_ml::dataset::DataDir;
 
 /// Genre and activity-mood classification.
 #[derive(Parser)]
 struct Args {
-    /// Data directory (default: $SPOTIFY_ML_DATA, else ../shared/data).
-    #[arg(long)]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    flags: common::ClassifierFlags,
     /// Output directory (models are saved in `models/NAME` inside it).
     #[arg(long, default_value = "out/genres")]
     out: PathBuf,
-    /// Token settings that finish in well under a minute.
-    #[arg(long)]
-    quick: bool,
-    /// Seed of folds and models.
-    #[arg(long, default_value_t = SEED)]
-    seed: u64,
-    /// Predict these track ids with the saved models instead of training.
-    #[arg(long, num_args = 1..)]
-    predict: Vec<String>,
     /// Which experiments predict: genre3, genre5, genre7, activity4 (default: all four).
     #[arg(long)]
     experiment: Vec<String>,
@@ -42,13 +32,8 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let config = RunConfig {
-        data: DataDir::resolve(args.data.as_deref())?,
-        out: args.out.clone(),
-        quick: args.quick,
-        seed: args.seed,
-    };
-    if !args.predict.is_empty() {
+    let config = args.flags.config(args.out.clone())?;
+    if !args.flags.predict.is_empty() {
         let sets: Vec<GenreSet> = if args.experiment.is_empty() {
             GenreSet::ALL.to_vec()
         } else {
@@ -64,7 +49,7 @@ fn main() -> anyhow::Result<()> {
                 .collect::<anyhow::Result<_>>()?
         };
         for (name, lines) in
-            genres::predict(&config, &sets, &args.predict, args.features.as_deref())?
+            genres::predict(&config, &sets, &args.flags.predict, args.features.as_deref())?
         {
             println!("[{name}]");
             for line in lines {

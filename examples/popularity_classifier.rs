@@ -5,31 +5,21 @@
 //! `cargo run --release --example popularity_classifier -- --out out/popularity [--quick]`
 //! `cargo run --release --example popularity_classifier -- --out out/popularity --predict ID… [--features CSV]`
 
+mod common;
+
 use std::path::PathBuf;
 
 use clap::Parser;
-use spotify_ml::classify::family::{RunConfig, SEED};
 use spotify_ml::classify::popularity;
-use spotify_ml::dataset::DataDir;
 
 /// Popularity-quartile classification.
 #[derive(Parser)]
 struct Args {
-    /// Data directory (default: $SPOTIFY_ML_DATA, else ../shared/data).
-    #[arg(long)]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    flags: common::ClassifierFlags,
     /// Output directory; the model is saved in its `model/` subdirectory.
     #[arg(long, default_value = "out/popularity")]
     out: PathBuf,
-    /// Token settings on a sample of the tracks, finishing in well under a minute.
-    #[arg(long)]
-    quick: bool,
-    /// Seed of folds and models.
-    #[arg(long, default_value_t = SEED)]
-    seed: u64,
-    /// Predict these track ids with the saved model instead of training.
-    #[arg(long, num_args = 1..)]
-    predict: Vec<String>,
     /// Tracks to predict, laid out like `popularity/spotify_songs.csv` (default: that file).
     #[arg(long)]
     features: Option<PathBuf>,
@@ -37,14 +27,9 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let config = RunConfig {
-        data: DataDir::resolve(args.data.as_deref())?,
-        out: args.out.clone(),
-        quick: args.quick,
-        seed: args.seed,
-    };
-    if !args.predict.is_empty() {
-        for line in popularity::predict(&config, &args.predict, args.features.as_deref())? {
+    let config = args.flags.config(args.out.clone())?;
+    if !args.flags.predict.is_empty() {
+        for line in popularity::predict(&config, &args.flags.predict, args.features.as_deref())? {
             println!("{line}");
         }
         return Ok(());
