@@ -48,9 +48,12 @@ fn main() -> anyhow::Result<()> {
                 })
                 .collect::<anyhow::Result<_>>()?
         };
-        for (name, lines) in
-            genres::predict(&config, &sets, &args.flags.predict, args.features.as_deref())?
-        {
+        for (name, lines) in genres::predict(
+            &config,
+            &sets,
+            &args.flags.predict,
+            args.features.as_deref(),
+        )? {
             println!("[{name}]");
             for line in lines {
                 println!("{line}");
