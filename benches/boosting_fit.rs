@@ -16,9 +16,10 @@ use std::time::Duration;
 
 mod chart_data;
 
-use classic_models::{Boosting, BoostingParams, Loss};
+use classic_models::{Boosting, BoostingParams};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use dataset::FeatureSet;
+use evaluation::Tunable;
 use linfa::traits::Fit;
 use linfa::DatasetBase;
 use ndarray::Axis;
@@ -28,15 +29,10 @@ use rand_chacha::ChaCha8Rng;
 /// Threads of every fit and prediction: the machine the comparison with LightGBM was made on.
 const THREADS: usize = 2;
 
+/// LightGBM's settings of the comparison (`spotify_ml::valence::lightgbm_like`), seed 42.
 fn params() -> BoostingParams {
-    BoostingParams::new()
-        .n_trees(2000)
-        .learning_rate(0.02)
-        .max_leaves(31)
-        .min_leaf_rows(20)
-        .row_fraction(0.8)
-        .feature_fraction(0.7)
-        .loss(Loss::Squared)
+    BoostingParams::from_params(&spotify_ml::valence::lightgbm_like())
+        .expect("LightGBM-like settings are valid")
         .seed(42)
 }
 

@@ -25,9 +25,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
-use classic_models::{BoostingParams, Loss, RandomForestParams};
+use classic_models::{BoostingParams, RandomForestParams};
 use dataset::{DataDir, FeatureSet, Track};
-use evaluation::{CvScores, Fold};
+use evaluation::{CvScores, Fold, Tunable};
 use linfa::traits::{Fit, Predict};
 use linfa::DatasetBase;
 use ndarray::{Array1, Array2, Axis};
@@ -125,14 +125,7 @@ fn fit(
 ) -> anyhow::Result<Fitted> {
     Ok(match model {
         Model::Boosting => Fitted::Boosting(
-            BoostingParams::new()
-                .n_trees(2000)
-                .learning_rate(0.02)
-                .max_leaves(31)
-                .min_leaf_rows(20)
-                .row_fraction(0.8)
-                .feature_fraction(0.7)
-                .loss(Loss::Squared)
+            BoostingParams::from_params(&spotify_ml::valence::lightgbm_like())?
                 .seed(args.seed)
                 .fit(data)?,
         ),
