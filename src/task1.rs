@@ -13,9 +13,9 @@ use serde_json::json;
 use crate::valence::RunConfig;
 
 use crate::valence::{
-    blend_members, explain_boosting, feature_sets, influence_sentences, oof_key, plot_oof,
-    predict_eval, prepare, search_method, slug, BlendOutcome, Budget, Choice, Grouping, Influence,
-    Method, MethodResult, OofTable, OutDir, PipelineError, Twins, ValenceInputs,
+    apply_near_twins, blend_members, explain_boosting, feature_sets, influence_sentences, oof_key,
+    plot_oof, predict_eval, prepare, search_method, slug, BlendOutcome, Budget, Choice, Grouping,
+    Influence, Method, MethodResult, NearTwins, OofTable, OutDir, PipelineError, ValenceInputs,
 };
 
 /// What to run: Task 1 needs nothing beyond the shared settings.
@@ -30,6 +30,12 @@ pub struct Task1Summary {
     pub fallback: Choice,
     /// Ids predicted by the fallback.
     pub fallback_ids: Vec<String>,
+    /// Near twins of each feature set's chosen model.
+    pub near_twins: Vec<NearTwins>,
+    /// The near twins of the best model: its corrected CV MAE and the evaluation estimate.
+    pub best_twins: NearTwins,
+    /// Evaluation tracks that took a near twin's valence.
+    pub from_twins: usize,
     /// Wall-clock seconds of the run.
     pub seconds: f64,
 }
@@ -211,10 +217,36 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         fallback_set,
         fallback_model,
     )?;
-    let twins = Twins::find(&inputs.train, &inputs.eval);
+    // Near twins (the same recording under another id) take their twin's valence.
+    let mut near_twins = Vec::new();
+    for (set, choice) in sets.iter().zip(&per_set) {
+        let model_oof = choice_oof(choice, &results, &blends).ok_or_else(|| {
+            PipelineError::Inconsistent(format!(
+                "no out-of-fold predictions for {} on {}",
+                choice.method, set.name
+            ))
+        })?;
+        let twins = NearTwins::find(
+            set,
+            &choice.method,
+            &set.matrix(&inputs.train)?,
+            &inputs,
+            &model_oof,
+        )?;
+        log(twins.describe());
+        near_twins.push(twins);
+    }
     let mut predictions = predictions;
-    twins.apply(&mut predictions);
-    log(twins.describe());
+    let from_twins = apply_near_twins(
+        &mut predictions,
+        &inputs.eval,
+        best_set,
+        &near_twins[best_index],
+        &near_twins[0],
+    );
+    log(format!(
+        "{from_twins} evaluation tracks take a near twin's valence"
+    ));
     let ids: Vec<String> = inputs.eval.iter().map(|t| t.id.clone()).collect();
     write_predictions(&out.file("predictions.csv"), "valence", &ids, &predictions)?;
 
@@ -257,9 +289,12 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
     }
 
     let summary = Task1Summary {
+        best_twins: near_twins[best_index].clone(),
         best,
         fallback,
         fallback_ids,
+        near_twins,
+        from_twins,
         seconds: start.elapsed().as_secs_f64(),
     };
     write_outputs(
@@ -278,6 +313,25 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         config.out.display()
     ));
     Ok(summary)
+}
+
+/// The out-of-fold predictions of a chosen model: a method's best candidate or the blend.
+fn choice_oof(
+    choice: &Choice,
+    results: &[MethodResult],
+    blends: &[BlendOutcome],
+) -> Option<ndarray::Array1<f64>> {
+    if choice.method == "blend" {
+        blends
+            .iter()
+            .find(|b| b.feature_set == choice.feature_set)
+            .map(|b| b.oof.clone())
+    } else {
+        results
+            .iter()
+            .find(|r| r.feature_set == choice.feature_set && r.method.name() == choice.method)
+            .map(|r| r.oof.clone())
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -315,7 +369,9 @@ fn write_outputs(
         "best": summary.best,
         "fallback": {"model": summary.fallback, "ids": summary.fallback_ids},
         "influence": influences,
-        "predictions": {"file": "predictions.csv", "count": inputs.eval.len(), "from_twins": Twins::find(&inputs.train, &inputs.eval)},
+        "near_twins": summary.near_twins,
+        "best_with_twins": {"cv_mae": summary.best_twins.cv_mae, "eval_estimate": summary.best_twins.eval_estimate, "radius": summary.best_twins.radius},
+        "predictions": {"file": "predictions.csv", "count": inputs.eval.len(), "from_twins": summary.from_twins},
         "seconds": summary.seconds,
     });
     write_json(&out.file("metrics.json"), &metrics)?;
@@ -347,7 +403,14 @@ fn write_outputs(
         summary.fallback_ids.len(),
         summary.fallback_ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
     ));
-    md.paragraph(&Twins::find(&inputs.train, &inputs.eval).describe());
+    md.paragraph(&format!(
+        "With near twins (below), the best model's CV MAE is **{:.4}**; re-weighted to the evaluation tracks' share of twins, the score on them should be near **{:.4}**. {} evaluation tracks take a near twin's valence.",
+        summary.best_twins.cv_mae, summary.best_twins.eval_estimate, summary.from_twins
+    ));
+    md.heading(2, "Near twins: one recording under several ids");
+    for twins in &summary.near_twins {
+        md.paragraph(&twins.describe());
+    }
     md.heading(2, "CV MAE per method and feature set");
     let mut rows: Vec<Vec<String>> = Vec::new();
     for method in Method::ALL {

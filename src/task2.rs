@@ -18,8 +18,8 @@ use serde_json::json;
 use crate::valence::RunConfig;
 
 use crate::valence::{
-    blend_members, feature_sets, oof_key, plot_oof, prepare, slug, Budget, OofTable, OutDir,
-    PipelineError, Twins,
+    apply_near_twins, blend_members, feature_sets, oof_key, plot_oof, prepare, slug, Budget,
+    NearTwins, OofTable, OutDir, PipelineError,
 };
 
 /// What to run.
@@ -57,6 +57,14 @@ pub struct Task2Summary {
     pub answer: &'static str,
     /// Wall-clock seconds.
     pub seconds: f64,
+}
+
+/// Near twins of the winner, the fallback and each feature set's best network.
+struct TwinOutcome {
+    best: NearTwins,
+    fallback: NearTwins,
+    networks: Vec<NearTwins>,
+    from_twins: usize,
 }
 
 /// What the learning curves of the best network show.
@@ -289,9 +297,46 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
             "a prediction is not finite".into(),
         ));
     }
-    let twins = Twins::find(&inputs.train, &inputs.eval);
-    twins.apply(&mut predictions);
-    log(twins.describe());
+    // Near twins (the same recording under another id) take their twin's valence; the
+    // networks' corrected scores are reported too.
+    let twins_of = |candidate: &Candidate| -> Result<NearTwins, PipelineError> {
+        let set = sets
+            .iter()
+            .find(|s| s.name == candidate.feature_set)
+            .cloned()
+            .unwrap_or_else(FeatureSet::audio);
+        NearTwins::find(
+            &set,
+            &candidate.name,
+            &set.matrix(&inputs.train)?,
+            &inputs,
+            &candidate.oof,
+        )
+    };
+    let best_twins = twins_of(&best)?;
+    let fallback_twins = twins_of(&fallback)?;
+    let from_twins = apply_near_twins(
+        &mut predictions,
+        &inputs.eval,
+        &best_set,
+        &best_twins,
+        &fallback_twins,
+    );
+    log(best_twins.describe());
+    log(format!(
+        "{from_twins} evaluation tracks take a near twin's valence"
+    ));
+    let network_twins = candidates
+        .iter()
+        .filter(|c| c.name == "nn")
+        .map(twins_of)
+        .collect::<Result<Vec<_>, _>>()?;
+    let twins = TwinOutcome {
+        best: best_twins,
+        fallback: fallback_twins,
+        networks: network_twins,
+        from_twins,
+    };
     let ids: Vec<String> = inputs.eval.iter().map(|t| t.id.clone()).collect();
     write_predictions(&out.file("predictions.csv"), "valence", &ids, &predictions)?;
 
@@ -398,7 +443,7 @@ fn write_outputs(
     overfitting: &[Overfitting],
     fallback: &Candidate,
     fallback_ids: &[String],
-    twins: &Twins,
+    twins: &TwinOutcome,
     summary: &Task2Summary,
 ) -> Result<(), PipelineError> {
     let by = |name: &str| -> serde_json::Value {
@@ -437,7 +482,9 @@ fn write_outputs(
         },
         "fallback": {"method": fallback.name, "feature_set": fallback.feature_set, "cv_mae": fallback.scores.mae, "ids": fallback_ids},
         "answer": summary.answer,
-        "predictions": {"file": "predictions.csv", "from_twins": twins},
+        "near_twins": {"best": twins.best, "fallback": twins.fallback, "nn": twins.networks},
+        "best_with_twins": {"cv_mae": twins.best.cv_mae, "eval_estimate": twins.best.eval_estimate, "radius": twins.best.radius},
+        "predictions": {"file": "predictions.csv", "from_twins": twins.from_twins},
         "seconds": summary.seconds,
     });
     write_json(&out.file("metrics.json"), &metrics)?;
@@ -535,7 +582,39 @@ fn write_outputs(
         fallback.name,
         fallback.scores.mae
     ));
-    md.paragraph(&twins.describe());
+    md.heading(2, "Near twins: one recording under several ids");
+    md.paragraph(&format!(
+        "{} evaluation tracks take a near twin's valence.",
+        twins.from_twins
+    ));
+    md.paragraph(&twins.best.describe());
+    if twins.fallback.feature_set != twins.best.feature_set
+        || twins.fallback.model != twins.best.model
+    {
+        md.paragraph(&twins.fallback.describe());
+    }
+    let rows: Vec<Vec<String>> = twins
+        .networks
+        .iter()
+        .map(|t| {
+            vec![
+                t.feature_set.clone(),
+                format!("{:.4}", t.cv_mae_model),
+                format!("{:.4}", t.cv_mae),
+                format!("{:.4}", t.eval_estimate),
+            ]
+        })
+        .collect();
+    md.paragraph("The best networks with the same correction:");
+    md.table(
+        &[
+            "feature set",
+            "network CV MAE",
+            "with near twins",
+            "re-weighted to the evaluation tracks",
+        ],
+        &rows,
+    );
     md.write(&out.file("report.md"))?;
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod scaled;
 mod scaled_classifier;
 pub mod svr;
 pub mod tree;
+pub mod twins;
 
 pub use boosting::{Boosting, BoostingParams, Loss};
 pub use boosting_classifier::{BoostingClassifier, BoostingClassifierParams, BoostingRound};
@@ -34,3 +35,4 @@ pub use persist::{FittedModel, ModelFile};
 pub use scaled::{Scaled, ScaledModel};
 pub use svr::{Svr, SvrParams};
 pub use tree::{DecisionTree, DecisionTreeParams, RandomForest, RandomForestParams};
+pub use twins::{Nearest, TwinLookup};
