@@ -385,7 +385,7 @@ fn write_outputs(
         inputs.train.len(),
         inputs.recordings,
         match inputs.grouping {
-            Grouping::Recordings => "Folds are grouped: such copies always fall in the same fold, so no method is rewarded for memorising them.",
+            Grouping::Recordings => "Folds are grouped: such copies always fall in the same fold, so no method is rewarded for memorising them. Near copies (not identical; see near twins below) can still fall on both sides of a fold.",
             Grouping::Plain => "Folds are plain shuffled k-fold (as the LightGBM reference was measured): copies can sit on both sides of a fold, which flatters methods that memorise.",
         },
         summary.seconds,

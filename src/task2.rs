@@ -19,7 +19,7 @@ use crate::valence::RunConfig;
 
 use crate::valence::{
     apply_near_twins, blend_members, feature_sets, oof_key, plot_oof, prepare, slug, Budget,
-    NearTwins, OofTable, OutDir, PipelineError,
+    Grouping, NearTwins, OofTable, OutDir, PipelineError,
 };
 
 /// What to run.
@@ -492,8 +492,12 @@ fn write_outputs(
     let mut md = Markdown::new();
     md.heading(1, "Task 2: valence with neural networks");
     md.paragraph(&format!(
-        "Multilayer perceptrons (tch/libtorch, CPU) searched at random over width, depth, dropout, learning rate, weight decay, batch size, loss and activation, on the same grouped {}-fold split as Task 1. Every candidate trains with AdamW, holds out 10% of its training rows for early stopping (best weights restored), and halves its learning rate on plateaus. Run took {:.0} s ({} budget).",
+        "Multilayer perceptrons (tch/libtorch, CPU) searched at random over width, depth, dropout, learning rate, weight decay, batch size, loss and activation, on the same {}-fold split as Task 1 ({}). Every candidate trains with AdamW, holds out 10% of its training rows for early stopping (best weights restored), and halves its learning rate on plateaus. Run took {:.0} s ({} budget).",
         config.run.folds,
+        match config.run.grouping {
+            Grouping::Recordings => "copies of a recording kept together",
+            Grouping::Plain => "plain shuffled",
+        },
         summary.seconds,
         format!("{:?}", config.run.budget).to_lowercase()
     ));

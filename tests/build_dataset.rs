@@ -12,19 +12,11 @@ use spotify_client::charts::chart_track_ids;
 use spotify_client::fetch::{fetch, FetchOptions};
 use spotify_client::{training_csv, LocalSource};
 
+mod common;
+use common::example;
+
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SPOTIFY_ML_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    if dir.join("charts/charts.zip").is_file() && dir.join("valence/chart_tracks.csv").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: no shared data at {} (set SPOTIFY_ML_DATA)",
-            dir.display()
-        );
-        None
-    }
+    common::data_path(&["charts/charts.zip", "valence/chart_tracks.csv"])
 }
 
 #[test]
@@ -52,22 +44,6 @@ fn local_source_reproduces_the_shared_training_files_byte_for_byte() {
         ids.len()
     );
     assert!(summary.features.failed.is_empty() && summary.analysis.failed.is_empty());
-}
-
-/// The example binary built next to this test's binary (target/<profile>/examples/NAME).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: cargo test builds the examples",
-        path.display()
-    );
-    path
 }
 
 fn build_dataset(data: &Path, out: &Path, source: &str) {

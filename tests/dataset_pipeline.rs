@@ -1,23 +1,13 @@
 //! The dataset crate's pieces fit together through the facade package: load, de-duplicate,
 //! encode labels, split stratified, build one-hot matrices.
 
-use std::path::PathBuf;
-
 use dataset::load::genres::{self, GenreSet};
 use dataset::split::stratified_train_validation_test;
-use dataset::{DataDir, FeatureSet, LabelEncoder, Strictness};
+use dataset::{FeatureSet, LabelEncoder, Strictness};
 use ndarray::Axis;
 
-fn data_dir() -> Option<DataDir> {
-    let path = std::env::var_os("SPOTIFY_ML_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    let dir = DataDir::at(&path).ok();
-    if dir.is_none() {
-        eprintln!("SKIPPED: shared data not found at {}", path.display());
-    }
-    dir
-}
+mod common;
+use common::data_dir;
 
 #[test]
 fn genre_protocol_yields_disjoint_stratified_matrices() {

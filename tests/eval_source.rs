@@ -9,16 +9,8 @@ use spotify_client::{Cache, LocalSource};
 use spotify_ml::dataset::DataDir;
 use spotify_ml::valence::{prepare, Budget, Grouping, PipelineError, RunConfig};
 
-fn data_dir() -> Option<DataDir> {
-    let path = std::env::var_os("SPOTIFY_ML_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    let dir = DataDir::at(&path).ok();
-    if dir.is_none() {
-        eprintln!("SKIPPED: shared data not found at {}", path.display());
-    }
-    dir
-}
+mod common;
+use common::data_dir;
 
 fn config(data: DataDir, eval_cache: Option<PathBuf>) -> RunConfig {
     RunConfig {

@@ -4,35 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SPOTIFY_ML_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    if dir.join("valence/chart_tracks.csv").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: no shared data at {} (set SPOTIFY_ML_DATA)",
-            dir.display()
-        );
-        None
-    }
-}
+mod common;
+use common::example;
 
-/// The example binary built next to this test's binary (target/<profile>/examples/NAME).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: cargo test builds the examples",
-        path.display()
-    );
-    path
+fn data_dir() -> Option<PathBuf> {
+    common::data_path(&["valence/chart_tracks.csv"])
 }
 
 fn run(name: &str, args: &[&str]) {
