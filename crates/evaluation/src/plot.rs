@@ -56,6 +56,41 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (min - pad, max + pad)
 }
 
+/// A chart on f64 axes.
+type XyChart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    plotters::coord::cartesian::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// The set-up every scatter, histogram and line plot shares: a title, f64 axes over `x` and `y`,
+/// and a mesh with the axes described.
+fn xy_chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    (x, y): ((f64, f64), (f64, f64)),
+    x_label: &str,
+    y_label: &str,
+) -> Result<XyChart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
 /// A scatter plot of predicted against true values, with the diagonal.
 pub fn predicted_vs_actual(
     path: &Path,
@@ -65,19 +100,13 @@ pub fn predicted_vs_actual(
 ) -> Result<(), EvalError> {
     let (low, high) = bounds(truth.iter().chain(predicted).copied());
     atomic_png(path, (HEIGHT, HEIGHT), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(low..high, low..high)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("true value")
-            .y_desc("predicted value")
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = xy_chart(
+            root,
+            title,
+            ((low, high), (low, high)),
+            "true value",
+            "predicted value",
+        )?;
         chart
             .draw_series(
                 truth
@@ -114,19 +143,13 @@ pub fn residuals(
     }
     let top = counts.iter().copied().max().unwrap_or(1) as f64 * 1.1;
     atomic_png(path, (WIDTH, HEIGHT), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(low..high, 0.0..top)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("residual (true − predicted)")
-            .y_desc("tracks")
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = xy_chart(
+            root,
+            title,
+            ((low, high), (0.0, top)),
+            "residual (true − predicted)",
+            "tracks",
+        )?;
         chart
             .draw_series(counts.iter().enumerate().map(|(i, &c)| {
                 let x0 = low + i as f64 * width;
@@ -253,56 +276,30 @@ pub fn partial_dependence(
     })
 }
 
-/// Lines of named series over epochs, such as training and validation loss.
+/// Lines of named series over epochs (the first value is epoch 1), such as training and
+/// validation loss.
 pub fn learning_curves(
     path: &Path,
     title: &str,
     y_label: &str,
     series: &[(&str, &[f64])],
 ) -> Result<(), EvalError> {
-    let epochs = series
+    let points: Vec<Vec<(f64, f64)>> = series
         .iter()
-        .map(|(_, v)| v.len())
-        .max()
-        .unwrap_or(1)
-        .max(2);
-    let (low, high) = bounds(series.iter().flat_map(|(_, v)| v.iter().copied()));
-    let colours = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
-    atomic_png(path, (WIDTH, HEIGHT), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(1.0..epochs as f64, low..high)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc(y_label)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (i, (name, values)) in series.iter().enumerate() {
-            let colour = colours[i % colours.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    values.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)),
-                    colour.stroke_width(2),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        Ok(())
-    })
+        .map(|(_, values)| {
+            values
+                .iter()
+                .enumerate()
+                .map(|(epoch, &v)| ((epoch + 1) as f64, v))
+                .collect()
+        })
+        .collect();
+    let named: Vec<(&str, &[(f64, f64)])> = series
+        .iter()
+        .zip(&points)
+        .map(|((name, _), p)| (*name, p.as_slice()))
+        .collect();
+    point_curves(path, title, "epoch", y_label, &named)
 }
 
 /// Lines with markers of named series of `(x, y)` points that need not share their x values,
@@ -327,19 +324,13 @@ pub fn point_curves(
     );
     let colours = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
     atomic_png(path, (WIDTH, HEIGHT), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x_low..x_high, low..high)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = xy_chart(
+            root,
+            title,
+            ((x_low, x_high), (low, high)),
+            x_label,
+            y_label,
+        )?;
         for (i, (name, points)) in series.iter().enumerate() {
             let colour = colours[i % colours.len()];
             let points: Vec<(f64, f64)> = points.iter().filter(finite).copied().collect();
@@ -459,4 +450,87 @@ pub fn confusion_matrix(
             .map_err(|e| e.to_string())?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Width and height of a PNG file, read from its header.
+    fn png_size(path: &Path) -> (u32, u32) {
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(
+            &bytes[..8],
+            b"\x89PNG\r\n\x1a\n",
+            "{} is not a PNG",
+            path.display()
+        );
+        let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+        (be(16), be(20))
+    }
+
+    #[test]
+    fn every_plot_writes_a_whole_png_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str| dir.path().join(name);
+        let truth = [0.1, 0.5, 0.9, 0.3];
+        let predicted = [0.2, 0.4, 0.8, 0.35];
+        predicted_vs_actual(&file("scatter.png"), "scatter", &truth, &predicted).unwrap();
+        residuals(&file("residuals.png"), "residuals", &truth, &predicted).unwrap();
+        let items: Vec<Importance> = ["energy", "danceability"]
+            .iter()
+            .map(|f| Importance {
+                feature: f.to_string(),
+                mean: 0.01,
+                sd: 0.002,
+            })
+            .collect();
+        importance(&file("importance.png"), "importance", "rise", &items).unwrap();
+        let curve = PartialDependence {
+            feature: "energy".into(),
+            grid: vec![0.1, 0.5, 0.9],
+            mean_prediction: vec![0.3, 0.4, 0.6],
+            quantiles: vec![0.05, 0.5, 0.95],
+        };
+        partial_dependence(&file("pd.png"), "pd", &[curve]).unwrap();
+        let (train, validation) = ([0.3, 0.2, 0.15], [0.32, 0.25, 0.24]);
+        learning_curves(
+            &file("curves.png"),
+            "curves",
+            "loss",
+            &[("train", &train), ("validation", &validation)],
+        )
+        .unwrap();
+        let classes = vec!["sad".to_string(), "happy".to_string()];
+        confusion_matrix(&file("cm.png"), "cm", &classes, &[vec![5, 1], vec![2, 7]]).unwrap();
+
+        assert_eq!(png_size(&file("scatter.png")), (HEIGHT, HEIGHT));
+        assert_eq!(png_size(&file("curves.png")), (WIDTH, HEIGHT));
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        // No temporary `.partial.png` file is left behind.
+        assert_eq!(
+            names,
+            [
+                "cm.png",
+                "curves.png",
+                "importance.png",
+                "pd.png",
+                "residuals.png",
+                "scatter.png"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_confusion_matrix_of_the_wrong_shape_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let classes = vec!["a".to_string(), "b".to_string()];
+        let error = confusion_matrix(&dir.path().join("cm.png"), "cm", &classes, &[vec![1, 2]]);
+        assert!(error.is_err());
+        assert!(!dir.path().join("cm.png").exists());
+    }
 }
