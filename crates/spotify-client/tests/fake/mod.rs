@@ -455,6 +455,24 @@ fn answer(
     }
 }
 
+/// A batch answer in Spotify's shape: `{key: [entry or null per id]}`, or 400 beyond `limit` ids.
+fn batch(
+    ids: &[String],
+    limit: usize,
+    key: &str,
+    known: &dyn Fn(&String) -> bool,
+    entry: fn(&str) -> Value,
+) -> Response {
+    if ids.len() > limit {
+        return error(400, "Too many ids requested");
+    }
+    let entries: Vec<Value> = ids
+        .iter()
+        .map(|id| if known(id) { entry(id) } else { Value::Null })
+        .collect();
+    json_response(200, json!({ key: entries }))
+}
+
 fn normal_answer(
     script: &Script,
     path: &str,
@@ -463,54 +481,10 @@ fn normal_answer(
 ) -> Response {
     let known = |id: &String| !script.unknown.contains(id);
     match path {
-        "/v1/audio-features" => {
-            if ids.len() > 100 {
-                return error(400, "Too many ids requested");
-            }
-            let entries: Vec<Value> = ids
-                .iter()
-                .map(|id| {
-                    if known(id) {
-                        features_json(id)
-                    } else {
-                        Value::Null
-                    }
-                })
-                .collect();
-            json_response(200, json!({"audio_features": entries}))
-        }
-        "/v1/tracks" => {
-            if ids.len() > 50 {
-                return error(400, "Too many ids requested");
-            }
-            let entries: Vec<Value> = ids
-                .iter()
-                .map(|id| {
-                    if known(id) {
-                        track_json(id)
-                    } else {
-                        Value::Null
-                    }
-                })
-                .collect();
-            json_response(200, json!({"tracks": entries}))
-        }
-        "/v1/artists" => {
-            if ids.len() > 50 {
-                return error(400, "Too many ids requested");
-            }
-            let entries: Vec<Value> = ids
-                .iter()
-                .map(|id| {
-                    if known(id) {
-                        artist_json(id)
-                    } else {
-                        Value::Null
-                    }
-                })
-                .collect();
-            json_response(200, json!({"artists": entries}))
-        }
+        // Spotify's batch endpoints: a limit on ids, `null` for an unknown id.
+        "/v1/audio-features" => batch(ids, 100, "audio_features", &known, features_json),
+        "/v1/tracks" => batch(ids, 50, "tracks", &known, track_json),
+        "/v1/artists" => batch(ids, 50, "artists", &known, artist_json),
         "/reccobeats/v1/audio-features" => {
             if ids.len() > 40 {
                 return json_response(400, json!({"error": "Too many ids, max 40"}));
