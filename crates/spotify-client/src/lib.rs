@@ -88,44 +88,33 @@ pub trait FeatureSource {
     }
 }
 
-impl<S: FeatureSource + ?Sized> FeatureSource for &mut S {
-    fn name(&self) -> &'static str {
-        (**self).name()
-    }
+/// Forwards every method to the source behind a reference or a box.
+macro_rules! forward_feature_source {
+    ($($source:ty),*) => {$(
+        impl<S: FeatureSource + ?Sized> FeatureSource for $source {
+            fn name(&self) -> &'static str {
+                (**self).name()
+            }
 
-    fn batch_size(&self) -> usize {
-        (**self).batch_size()
-    }
+            fn batch_size(&self) -> usize {
+                (**self).batch_size()
+            }
 
-    fn audio_features(
-        &mut self,
-        ids: &[String],
-    ) -> Result<Vec<Option<AudioFeatures>>, ClientError> {
-        (**self).audio_features(ids)
-    }
+            fn audio_features(
+                &mut self,
+                ids: &[String],
+            ) -> Result<Vec<Option<AudioFeatures>>, ClientError> {
+                (**self).audio_features(ids)
+            }
 
-    fn analysis_summary(&mut self, id: &str) -> Result<Option<AnalysisSummary>, ClientError> {
-        (**self).analysis_summary(id)
-    }
+            fn analysis_summary(
+                &mut self,
+                id: &str,
+            ) -> Result<Option<AnalysisSummary>, ClientError> {
+                (**self).analysis_summary(id)
+            }
+        }
+    )*};
 }
 
-impl<S: FeatureSource + ?Sized> FeatureSource for Box<S> {
-    fn name(&self) -> &'static str {
-        (**self).name()
-    }
-
-    fn batch_size(&self) -> usize {
-        (**self).batch_size()
-    }
-
-    fn audio_features(
-        &mut self,
-        ids: &[String],
-    ) -> Result<Vec<Option<AudioFeatures>>, ClientError> {
-        (**self).audio_features(ids)
-    }
-
-    fn analysis_summary(&mut self, id: &str) -> Result<Option<AnalysisSummary>, ClientError> {
-        (**self).analysis_summary(id)
-    }
-}
+forward_feature_source!(&mut S, Box<S>);
