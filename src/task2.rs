@@ -111,6 +111,70 @@ fn network_search(budget: Budget, seed: u64, progress: bool) -> Search {
         .progress(progress)
 }
 
+/// Networks averaged in the `nn` candidate: the best configuration, trained with this many seeds.
+fn ensemble_size(budget: Budget) -> usize {
+    match budget {
+        Budget::Full => 5,
+        Budget::Quick => 2,
+    }
+}
+
+/// The seeds of the ensemble's networks: the run's seed (the searched network) and the next ones.
+fn ensemble_seeds(config: &Task2Config) -> Vec<u64> {
+    (0..ensemble_size(config.run.budget) as u64)
+        .map(|k| config.run.seed + k)
+        .collect()
+}
+
+/// A feature set's single best network's scores and the ensemble's seeds, for the report.
+type EnsembleSummary = (String, CvScores, Vec<u64>);
+
+/// Out-of-fold predictions of the best configuration averaged over several seeds.
+struct SeedEnsemble {
+    members: Vec<u64>,
+    scores: CvScores,
+    oof: Array1<f64>,
+}
+
+/// Cross-validates the best configuration with the ensemble's other seeds (in parallel, with a
+/// progress bar) and averages their out-of-fold predictions with the searched network's.
+fn seed_ensemble(
+    config: &Task2Config,
+    best: &ParamSet,
+    best_oof: &Array1<f64>,
+    x: &ndarray::Array2<f64>,
+    inputs: &crate::valence::ValenceInputs,
+) -> Result<SeedEnsemble, PipelineError> {
+    let seeds = ensemble_seeds(config);
+    let mut sum = best_oof.clone();
+    if seeds.len() > 1 {
+        let space = evaluation::SearchSpace::new().choice(
+            "seed",
+            seeds[1..].iter().map(|&seed| Value::Int(seed as i64)),
+        );
+        let mut search = Search::grid("nn seeds", space, 1).progress(config.run.progress);
+        for (name, value) in best.iter().filter(|(name, _)| name.as_str() != "seed") {
+            search = search.overriding(name, value.clone());
+        }
+        let result = search.run::<MlpRegressorParams, _>(x, &inputs.y, &inputs.folds)?;
+        if let Some((params, message)) = result.failed.first() {
+            return Err(PipelineError::Inconsistent(format!(
+                "a network of the seed ensemble failed ({}): {message}",
+                describe(params)
+            )));
+        }
+        for trial in &result.trials {
+            sum += &trial.oof;
+        }
+    }
+    let oof = sum / seeds.len() as f64;
+    Ok(SeedEnsemble {
+        scores: CvScores::of_predictions(&inputs.y, &oof, &inputs.folds)?,
+        members: seeds,
+        oof,
+    })
+}
+
 /// Runs Task 2 and writes `predictions.csv`, `report.md`, `metrics.json` and learning curves.
 pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     let start = Instant::now();
@@ -127,6 +191,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut best_networks: Vec<NetworkChoice> = Vec::new();
     let mut overfitting: Vec<Overfitting> = Vec::new();
+    let mut ensembles: Vec<EnsembleSummary> = Vec::new();
     for set in &sets {
         let x = set.matrix(&inputs.train)?;
         let search = network_search(config.run.budget, config.run.seed, config.run.progress);
@@ -148,13 +213,29 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
             .map(|t| (describe(&t.params), t.scores.mae))
             .collect();
         best_networks.push((set.clone(), best.params.clone(), leaderboard));
+        // The `nn` candidate averages the best configuration trained with several seeds.
+        let ensemble = seed_ensemble(config, &best.params, &best.oof, &x, &inputs)?;
+        log(format!(
+            "nn [{}]: {} seeds of the best configuration averaged: CV MAE {:.4} ± {:.4} (one network: {:.4})",
+            set.name,
+            ensemble.members.len(),
+            ensemble.scores.mae,
+            ensemble.scores.mae_sd,
+            best.scores.mae
+        ));
+        ensembles.push((
+            set.name.clone(),
+            best.scores.clone(),
+            ensemble.members.clone(),
+        ));
+        let best_oof = ensemble.oof.clone();
         candidates.push(Candidate {
             name: "nn".into(),
             feature_set: set.name.clone(),
-            scores: best.scores.clone(),
+            scores: ensemble.scores,
             weights: Vec::new(),
             uses_network: true,
-            oof: best.oof.clone(),
+            oof: ensemble.oof,
         });
 
         // Task 1's best on this feature set, as Task 1 chose it: the lowest CV MAE.
@@ -197,7 +278,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
         ] {
             let blend = blend_members(
                 &set.name,
-                &[("nn".into(), &best.oof), (partner_name, partner)],
+                &[("nn".into(), &best_oof), (partner_name, partner)],
                 &inputs,
             )?;
             log(format!(
@@ -356,6 +437,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
         &fallback,
         &fallback_ids,
         &twins,
+        &ensembles,
         &summary,
     )?;
     log(format!(
@@ -389,11 +471,18 @@ fn predict_candidate(
             PipelineError::Inconsistent(format!("no network for {}", candidate.feature_set))
         })?;
     let x = set.matrix(tracks)?;
+    // The `nn` candidate: the ensemble's networks, each fitted on all chart tracks, averaged.
     let network = |()| -> Result<Array1<f64>, PipelineError> {
-        let fitted: MlpRegressor = MlpRegressorParams::from_params(params)?.fit(
-            &DatasetBase::new(set.matrix(&inputs.train)?, inputs.y.clone()),
-        )?;
-        Ok(fitted.try_predict(x.view())?)
+        let train = DatasetBase::new(set.matrix(&inputs.train)?, inputs.y.clone());
+        let seeds = ensemble_seeds(config);
+        let mut total = Array1::zeros(tracks.len());
+        for &seed in &seeds {
+            let mut member = params.clone();
+            member.insert("seed".into(), Value::Int(seed as i64));
+            let fitted: MlpRegressor = MlpRegressorParams::from_params(&member)?.fit(&train)?;
+            total += &fitted.try_predict(x.view())?;
+        }
+        Ok(total / seeds.len() as f64)
     };
     let task1_model = |name: &str| -> Result<Array1<f64>, PipelineError> {
         let file = if name == "boosting" {
@@ -444,6 +533,7 @@ fn write_outputs(
     fallback: &Candidate,
     fallback_ids: &[String],
     twins: &TwinOutcome,
+    ensembles: &[EnsembleSummary],
     summary: &Task2Summary,
 ) -> Result<(), PipelineError> {
     let by = |name: &str| -> serde_json::Value {
@@ -473,6 +563,7 @@ fn write_outputs(
         "candidates": candidates,
         "networks": networks.iter().map(|(s, p, board)| json!({"feature_set": s.name, "params": p, "leaderboard": board})).collect::<Vec<_>>(),
         "overfitting": overfitting,
+        "nn_ensemble": ensembles.iter().map(|(set, single, seeds)| json!({"feature_set": set, "seeds": seeds, "single_network_cv_mae": single.mae})).collect::<Vec<_>>(),
         "best": {
             "method": summary.best.name,
             "feature_set": summary.best.feature_set,
@@ -505,7 +596,7 @@ fn write_outputs(
     let mut rows = Vec::new();
     for name in ["nn", "task1", "nn+boosting", "nn+task1"] {
         let mut row = vec![match name {
-            "nn" => "best network".to_string(),
+            "nn" => "best network (seed ensemble)".to_string(),
             "task1" => "best Task 1 model".to_string(),
             "nn+boosting" => "blend: network + boosting".to_string(),
             _ => "blend: network + best Task 1 model".to_string(),
@@ -542,6 +633,19 @@ fn write_outputs(
     md.heading(2, "Best networks");
     for (set, params, board) in networks {
         md.paragraph(&format!("**{}**: {}", set.name, describe(params)));
+        let ensemble = ensembles.iter().find(|(name, _, _)| *name == set.name);
+        let averaged = candidates
+            .iter()
+            .find(|c| c.name == "nn" && c.feature_set == set.name);
+        if let (Some((_, single, seeds)), Some(averaged)) = (ensemble, averaged) {
+            md.paragraph(&format!(
+                "The `nn` row averages this configuration trained with {} seeds ({}): CV MAE {:.4}, against {:.4} for the single network the search found.",
+                seeds.len(),
+                seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+                averaged.scores.mae,
+                single.mae
+            ));
+        }
         let rows: Vec<Vec<String>> = board
             .iter()
             .map(|(p, m)| vec![format!("{m:.4}"), p.clone()])
