@@ -15,7 +15,8 @@ use crate::valence::RunConfig;
 use crate::valence::{
     apply_near_twins, blend_members, explain_boosting, feature_sets, influence_sentences, oof_key,
     plot_oof, predict_eval, prepare, search_method, slug, BlendOutcome, Budget, Choice, Grouping,
-    Influence, Method, MethodResult, NearTwins, OofTable, OutDir, PipelineError, ValenceInputs,
+    Influence, Method, MethodResult, NearTwins, OofTable, OutDir, PipelineError, TwinDistances,
+    ValenceInputs,
 };
 
 /// What to run: Task 1 needs nothing beyond the shared settings.
@@ -226,13 +227,8 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
                 choice.method, set.name
             ))
         })?;
-        let twins = NearTwins::find(
-            set,
-            &choice.method,
-            &set.matrix(&inputs.train)?,
-            &inputs,
-            &model_oof,
-        )?;
+        let distances = TwinDistances::measure(set, &set.matrix(&inputs.train)?, &inputs)?;
+        let twins = NearTwins::find(&distances, &choice.method, &inputs, &model_oof)?;
         log(twins.describe());
         near_twins.push(twins);
     }

@@ -19,7 +19,7 @@ use crate::valence::RunConfig;
 
 use crate::valence::{
     apply_near_twins, blend_members, feature_sets, oof_key, plot_oof, prepare, slug, Budget,
-    Grouping, NearTwins, OofTable, OutDir, PipelineError,
+    Grouping, NearTwins, OofTable, OutDir, PipelineError, TwinDistances,
 };
 
 /// What to run.
@@ -380,19 +380,16 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     }
     // Near twins (the same recording under another id) take their twin's valence; the
     // networks' corrected scores are reported too.
+    let distances = sets
+        .iter()
+        .map(|set| TwinDistances::measure(set, &set.matrix(&inputs.train)?, &inputs))
+        .collect::<Result<Vec<_>, _>>()?;
     let twins_of = |candidate: &Candidate| -> Result<NearTwins, PipelineError> {
-        let set = sets
+        let index = sets
             .iter()
-            .find(|s| s.name == candidate.feature_set)
-            .cloned()
-            .unwrap_or_else(FeatureSet::audio);
-        NearTwins::find(
-            &set,
-            &candidate.name,
-            &set.matrix(&inputs.train)?,
-            &inputs,
-            &candidate.oof,
-        )
+            .position(|s| s.name == candidate.feature_set)
+            .unwrap_or(0);
+        NearTwins::find(&distances[index], &candidate.name, &inputs, &candidate.oof)
     };
     let best_twins = twins_of(&best)?;
     let fallback_twins = twins_of(&fallback)?;

@@ -935,24 +935,30 @@ pub struct NearTwins {
     pub oof: Array1<f64>,
 }
 
-impl NearTwins {
-    /// Finds near twins on `set` (training matrix `x`) for the model with out-of-fold
-    /// predictions `model_oof`, and for the evaluation tracks.
-    pub fn find(
+/// How far each track is from its nearest chart track on one feature set: each chart track from
+/// the chart tracks of the other folds, each evaluation track from all chart tracks. Measured
+/// once per feature set; [`NearTwins::find`] then scores any model's predictions with it.
+#[derive(Clone, Debug)]
+pub struct TwinDistances {
+    feature_set: String,
+    train: Vec<Nearest>,
+    eval: Vec<Option<Nearest>>,
+}
+
+impl TwinDistances {
+    /// Measures the distances on `set`, whose training matrix is `x`.
+    pub fn measure(
         set: &FeatureSet,
-        model: &str,
         x: &Array2<f64>,
         inputs: &ValenceInputs,
-        model_oof: &Array1<f64>,
-    ) -> Result<NearTwins, PipelineError> {
+    ) -> Result<TwinDistances, PipelineError> {
         let y = &inputs.y;
-        let n = y.len();
-        let mut nearest = vec![
+        let mut train = vec![
             Nearest {
                 distance: f64::INFINITY,
                 value: 0.0
             };
-            n
+            y.len()
         ];
         for fold in &inputs.folds {
             let lookup = TwinLookup::fit(
@@ -964,9 +970,50 @@ impl NearTwins {
                 .iter()
                 .zip(lookup.nearest(rows(x, &fold.test).view())?)
             {
-                nearest[row] = found;
+                train[row] = found;
             }
         }
+        let covered: Vec<usize> = (0..inputs.eval.len())
+            .filter(|&i| set.covers(&inputs.eval[i]))
+            .collect();
+        let mut eval = vec![None; inputs.eval.len()];
+        if !covered.is_empty() {
+            let tracks: Vec<Track> = covered.iter().map(|&i| inputs.eval[i].clone()).collect();
+            let lookup = TwinLookup::fit(x.view(), y.view())?;
+            for (&i, found) in covered
+                .iter()
+                .zip(lookup.nearest(set.matrix(&tracks)?.view())?)
+            {
+                eval[i] = Some(found);
+            }
+        }
+        Ok(TwinDistances {
+            feature_set: set.name.clone(),
+            train,
+            eval,
+        })
+    }
+}
+
+impl NearTwins {
+    /// Near twins for the model with out-of-fold predictions `model_oof`, on the feature set
+    /// `distances` were measured on.
+    pub fn find(
+        distances: &TwinDistances,
+        model: &str,
+        inputs: &ValenceInputs,
+        model_oof: &Array1<f64>,
+    ) -> Result<NearTwins, PipelineError> {
+        let y = &inputs.y;
+        let n = y.len();
+        if model_oof.len() != n || distances.train.len() != n {
+            return Err(PipelineError::Inconsistent(format!(
+                "near twins: {} out-of-fold predictions and {} distances for {n} chart tracks",
+                model_oof.len(),
+                distances.train.len()
+            )));
+        }
+        let nearest = &distances.train;
         let corrected = |row: usize, radius: Option<f64>| match radius {
             Some(r) if nearest[row].distance <= r => nearest[row].value,
             _ => model_oof[row],
@@ -1016,27 +1063,20 @@ impl NearTwins {
         };
         let train_share = is_twin.iter().filter(|&&t| t).count() as f64 / n as f64;
 
-        let covered: Vec<usize> = (0..inputs.eval.len())
-            .filter(|&i| set.covers(&inputs.eval[i]))
+        let covered = distances.eval.iter().filter(|d| d.is_some()).count();
+        let eval: Vec<Option<f64>> = distances
+            .eval
+            .iter()
+            .map(|found| match (found, radius) {
+                (Some(found), Some(r)) if found.distance <= r => Some(found.value),
+                _ => None,
+            })
             .collect();
-        let mut eval = vec![None; inputs.eval.len()];
-        if let (Some(r), false) = (radius, covered.is_empty()) {
-            let tracks: Vec<Track> = covered.iter().map(|&i| inputs.eval[i].clone()).collect();
-            let lookup = TwinLookup::fit(x.view(), y.view())?;
-            for (&i, found) in covered
-                .iter()
-                .zip(lookup.nearest(set.matrix(&tracks)?.view())?)
-            {
-                if found.distance <= r {
-                    eval[i] = Some(found.value);
-                }
-            }
-        }
         let eval_twins = eval.iter().filter(|v| v.is_some()).count();
-        let eval_share = eval_twins as f64 / covered.len().max(1) as f64;
+        let eval_share = eval_twins as f64 / covered.max(1) as f64;
         let (mae_twin_rows, mae_other_rows) = (mean_error(&oof, true), mean_error(&oof, false));
         Ok(NearTwins {
-            feature_set: set.name.clone(),
+            feature_set: distances.feature_set.clone(),
             model: model.into(),
             radius,
             fold_radii,
@@ -1046,7 +1086,7 @@ impl NearTwins {
             mae_twin_rows,
             mae_twin_rows_model: mean_error(model_oof, true),
             mae_other_rows,
-            eval_covered: covered.len(),
+            eval_covered: covered,
             eval_twins,
             eval_estimate: eval_share * mae_twin_rows + (1.0 - eval_share) * mae_other_rows,
             eval,
@@ -1168,7 +1208,8 @@ mod tests {
         let set = FeatureSet::audio();
         let x = set.matrix(&inputs.train).unwrap();
         let constant = Array1::from_elem(20, 0.45);
-        let twins = NearTwins::find(&set, "constant", &x, &inputs, &constant).unwrap();
+        let distances = TwinDistances::measure(&set, &x, &inputs).unwrap();
+        let twins = NearTwins::find(&distances, "constant", &inputs, &constant).unwrap();
         assert_eq!(twins.radius, Some(0.1));
         assert_eq!(twins.fold_radii, vec![Some(0.1), Some(0.1)]);
         assert!(twins.cv_mae < 1e-12 && (twins.cv_mae_model - 0.25).abs() < 1e-12);
