@@ -33,15 +33,23 @@ fn in_process(
             .header("content-type", content_type)
             .body(Body::from(body.to_vec()))
             .expect("request");
-        let response = router.clone().oneshot(request).await.expect("response");
-        assert_eq!(response.status(), 200);
-        response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
+        ok_body(router.clone().oneshot(request).await.expect("response")).await
     })
+}
+
+/// The body of a response, after checking for 200.
+async fn ok_body<B>(response: hyper::Response<B>) -> Bytes
+where
+    B: hyper::body::Body,
+    B::Error: std::fmt::Debug,
+{
+    assert_eq!(response.status(), 200);
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
 }
 
 const JSON: &str = "application/json";
@@ -102,14 +110,7 @@ fn web_app(c: &mut Criterion) {
                     .header("content-type", "application/json")
                     .body(Full::new(body.clone()))
                     .expect("request");
-                let response = sender.send_request(request).await.expect("response");
-                assert_eq!(response.status(), 200);
-                response
-                    .into_body()
-                    .collect()
-                    .await
-                    .expect("body")
-                    .to_bytes()
+                ok_body(sender.send_request(request).await.expect("response")).await
             })
         })
     });
