@@ -1034,12 +1034,7 @@ impl NearTwins {
             }
             best.0
         };
-        let mut fold_of = vec![0; n];
-        for (k, fold) in inputs.folds.iter().enumerate() {
-            for &row in &fold.test {
-                fold_of[row] = k;
-            }
-        }
+        let fold_of = OofTable::new(inputs).fold;
         let fold_radii: Vec<Option<f64>> = (0..inputs.folds.len())
             .map(|k| best_radius(&|row| fold_of[row] != k))
             .collect();
