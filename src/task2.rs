@@ -11,7 +11,7 @@ use evaluation::{describe, CvScores, ParamSet, Search, Tunable, Value};
 use linfa::traits::Fit;
 use linfa::DatasetBase;
 use ndarray::{Array1, Axis};
-use neural_models::{MlpRegressor, MlpRegressorParams};
+use neural_models::MlpRegressorParams;
 use serde::Serialize;
 use serde_json::json;
 
@@ -86,8 +86,16 @@ pub struct Overfitting {
     pub plot: String,
 }
 
-/// The best network of a feature set: its parameters and the top candidates (params, CV MAE).
-type NetworkChoice = (FeatureSet, ParamSet, Vec<(String, f64)>);
+/// The best network of a feature set.
+struct NetworkChoice {
+    set: FeatureSet,
+    params: ParamSet,
+    /// The top candidates of the search: parameters and CV MAE.
+    leaderboard: Vec<(String, f64)>,
+    /// The `nn` candidate's prediction of every evaluation track (NaN where the feature set
+    /// lacks a column): the mean of the networks trained in cross-validation, folds × seeds.
+    eval: Array1<f64>,
+}
 
 fn log(message: impl AsRef<str>) {
     eprintln!("[task2] {}", message.as_ref());
@@ -134,26 +142,37 @@ struct SeedEnsemble {
     members: Vec<u64>,
     scores: CvScores,
     oof: Array1<f64>,
+    /// The mean prediction of the rows given to [`seed_ensemble`], over every seed's fold networks.
+    predicted: Array1<f64>,
 }
 
 /// Cross-validates the best configuration with the ensemble's other seeds (in parallel, with a
-/// progress bar) and averages their out-of-fold predictions with the searched network's.
+/// progress bar) and averages their out-of-fold predictions with the searched network's, and
+/// their fold networks' predictions of `rows` with the searched network's `best_predicted`.
 fn seed_ensemble(
     config: &Task2Config,
-    best: &ParamSet,
-    best_oof: &Array1<f64>,
+    best: &evaluation::Trial,
     x: &ndarray::Array2<f64>,
+    rows: &ndarray::Array2<f64>,
     inputs: &crate::valence::ValenceInputs,
 ) -> Result<SeedEnsemble, PipelineError> {
     let seeds = ensemble_seeds(config);
-    let mut sum = best_oof.clone();
+    let unpredicted = || PipelineError::Inconsistent("a search did not predict the rows".into());
+    let mut sum = best.oof.clone();
+    let mut predicted = best.predicted.clone().ok_or_else(unpredicted)?;
     if seeds.len() > 1 {
         let space = evaluation::SearchSpace::new().choice(
             "seed",
             seeds[1..].iter().map(|&seed| Value::Int(seed as i64)),
         );
-        let mut search = Search::grid("nn seeds", space, 1).progress(config.run.progress);
-        for (name, value) in best.iter().filter(|(name, _)| name.as_str() != "seed") {
+        let mut search = Search::grid("nn seeds", space, 1)
+            .progress(config.run.progress)
+            .predicting(rows.clone());
+        for (name, value) in best
+            .params
+            .iter()
+            .filter(|(name, _)| name.as_str() != "seed")
+        {
             search = search.overriding(name, value.clone());
         }
         let result = search.run::<MlpRegressorParams, _>(x, &inputs.y, &inputs.folds)?;
@@ -165,11 +184,13 @@ fn seed_ensemble(
         }
         for trial in &result.trials {
             sum += &trial.oof;
+            predicted += trial.predicted.as_ref().ok_or_else(unpredicted)?;
         }
     }
     let oof = sum / seeds.len() as f64;
     Ok(SeedEnsemble {
         scores: CvScores::of_predictions(&inputs.y, &oof, &inputs.folds)?,
+        predicted: predicted / seeds.len() as f64,
         members: seeds,
         oof,
     })
@@ -194,7 +215,14 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     let mut ensembles: Vec<EnsembleSummary> = Vec::new();
     for set in &sets {
         let x = set.matrix(&inputs.train)?;
-        let search = network_search(config.run.budget, config.run.seed, config.run.progress);
+        // The evaluation tracks this feature set covers are predicted by every fold's network.
+        let eval_rows: Vec<usize> = (0..inputs.eval.len())
+            .filter(|&i| set.covers(&inputs.eval[i]))
+            .collect();
+        let eval_tracks: Vec<Track> = eval_rows.iter().map(|&i| inputs.eval[i].clone()).collect();
+        let eval_x = set.matrix(&eval_tracks)?;
+        let search = network_search(config.run.budget, config.run.seed, config.run.progress)
+            .predicting(eval_x.clone());
         let result = search.run::<MlpRegressorParams, _>(&x, &inputs.y, &inputs.folds)?;
         let best = result.best();
         log(format!(
@@ -212,9 +240,18 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
             .take(5)
             .map(|t| (describe(&t.params), t.scores.mae))
             .collect();
-        best_networks.push((set.clone(), best.params.clone(), leaderboard));
         // The `nn` candidate averages the best configuration trained with several seeds.
-        let ensemble = seed_ensemble(config, &best.params, &best.oof, &x, &inputs)?;
+        let ensemble = seed_ensemble(config, best, &x, &eval_x, &inputs)?;
+        let mut eval = Array1::from_elem(inputs.eval.len(), f64::NAN);
+        for (&row, &value) in eval_rows.iter().zip(&ensemble.predicted) {
+            eval[row] = value;
+        }
+        best_networks.push(NetworkChoice {
+            set: set.clone(),
+            params: best.params.clone(),
+            leaderboard,
+            eval,
+        });
         log(format!(
             "nn [{}]: {} seeds of the best configuration averaged: CV MAE {:.4} ± {:.4} (one network: {:.4})",
             set.name,
@@ -350,7 +387,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
 
     // Predictions: the winner on its feature set; tracks it cannot cover use the best
     // audio-only candidate.
-    log("fitting the chosen models on all chart tracks and predicting");
+    log("predicting the evaluation tracks");
     let mut predictions = vec![f64::NAN; inputs.eval.len()];
     let mut fallback_ids = Vec::new();
     let best_set = sets
@@ -364,8 +401,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
         if rows.is_empty() {
             continue;
         }
-        let tracks: Vec<Track> = rows.iter().map(|&i| inputs.eval[i].clone()).collect();
-        let values = predict_candidate(config, candidate, &best_networks, &inputs, &tracks)?;
+        let values = predict_candidate(config, candidate, &best_networks, &inputs, rows)?;
         for (&row, value) in rows.iter().zip(values) {
             predictions[row] = value.clamp(0.0, 1.0);
         }
@@ -452,34 +488,35 @@ fn params_loss_name(params: &ParamSet) -> String {
     }
 }
 
-/// Predicts tracks with a candidate: a network fitted on all chart tracks, Task 1's saved
-/// models, or a blend of them.
+/// Predicts the evaluation tracks at `rows` with a candidate: the networks trained in
+/// cross-validation, Task 1's saved models, or a blend of them.
 fn predict_candidate(
     config: &Task2Config,
     candidate: &Candidate,
     networks: &[NetworkChoice],
     inputs: &crate::valence::ValenceInputs,
-    tracks: &[Track],
+    rows: &[usize],
 ) -> Result<Array1<f64>, PipelineError> {
-    let (set, params, _) = networks
+    let choice = networks
         .iter()
-        .find(|(s, _, _)| s.name == candidate.feature_set)
+        .find(|n| n.set.name == candidate.feature_set)
         .ok_or_else(|| {
             PipelineError::Inconsistent(format!("no network for {}", candidate.feature_set))
         })?;
-    let x = set.matrix(tracks)?;
-    // The `nn` candidate: the ensemble's networks, each fitted on all chart tracks, averaged.
+    let set = &choice.set;
+    let tracks: Vec<Track> = rows.iter().map(|&i| inputs.eval[i].clone()).collect();
+    let x = set.matrix(&tracks)?;
+    // The `nn` candidate: the mean of the ensemble's networks from cross-validation (every
+    // seed's network of every fold), so no network is trained again.
     let network = |()| -> Result<Array1<f64>, PipelineError> {
-        let train = DatasetBase::new(set.matrix(&inputs.train)?, inputs.y.clone());
-        let seeds = ensemble_seeds(config);
-        let mut total = Array1::zeros(tracks.len());
-        for &seed in &seeds {
-            let mut member = params.clone();
-            member.insert("seed".into(), Value::Int(seed as i64));
-            let fitted: MlpRegressor = MlpRegressorParams::from_params(&member)?.fit(&train)?;
-            total += &fitted.try_predict(x.view())?;
+        let values = choice.eval.select(Axis(0), rows);
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(PipelineError::Inconsistent(format!(
+                "the networks did not predict every evaluation track on {}",
+                set.name
+            )));
         }
-        Ok(total / seeds.len() as f64)
+        Ok(values)
     };
     let task1_model = |name: &str| -> Result<Array1<f64>, PipelineError> {
         let file = if name == "boosting" {
@@ -558,13 +595,13 @@ fn write_outputs(
             "task1_best": serde_json::Value::Object(task1),
         },
         "candidates": candidates,
-        "networks": networks.iter().map(|(s, p, board)| json!({"feature_set": s.name, "params": p, "leaderboard": board})).collect::<Vec<_>>(),
+        "networks": networks.iter().map(|n| json!({"feature_set": n.set.name, "params": n.params, "leaderboard": n.leaderboard})).collect::<Vec<_>>(),
         "overfitting": overfitting,
         "nn_ensemble": ensembles.iter().map(|(set, single, seeds)| json!({"feature_set": set, "seeds": seeds, "single_network_cv_mae": single.mae})).collect::<Vec<_>>(),
         "best": {
             "method": summary.best.name,
             "feature_set": summary.best.feature_set,
-            "params": networks.iter().find(|(s, _, _)| s.name == summary.best.feature_set).map(|(_, p, _)| json!(p)),
+            "params": networks.iter().find(|n| n.set.name == summary.best.feature_set).map(|n| json!(n.params)),
             "weights": summary.best.weights,
             "cv_mae": summary.best.scores.mae,
         },
@@ -628,7 +665,13 @@ fn write_outputs(
     md.table(&header, &rows);
     md.paragraph("Blend weights are chosen on out-of-fold predictions; each fold's score uses weights chosen on the other folds.");
     md.heading(2, "Best networks");
-    for (set, params, board) in networks {
+    for NetworkChoice {
+        set,
+        params,
+        leaderboard: board,
+        ..
+    } in networks
+    {
         md.paragraph(&format!("**{}**: {}", set.name, describe(params)));
         let ensemble = ensembles.iter().find(|(name, _, _)| *name == set.name);
         let averaged = candidates
@@ -636,11 +679,14 @@ fn write_outputs(
             .find(|c| c.name == "nn" && c.feature_set == set.name);
         if let (Some((_, single, seeds)), Some(averaged)) = (ensemble, averaged) {
             md.paragraph(&format!(
-                "The `nn` row averages this configuration trained with {} seeds ({}): CV MAE {:.4}, against {:.4} for the single network the search found.",
+                "The `nn` row averages this configuration trained with {} seeds ({}): CV MAE {:.4}, against {:.4} for the single network the search found. The evaluation tracks are predicted by the mean of all {} networks trained in cross-validation ({} folds × {} seeds); none is trained again on all chart tracks.",
                 seeds.len(),
                 seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
                 averaged.scores.mae,
-                single.mae
+                single.mae,
+                seeds.len() * config.run.folds,
+                config.run.folds,
+                seeds.len()
             ));
         }
         let rows: Vec<Vec<String>> = board

@@ -117,18 +117,39 @@ where
     P::Object: PredictInplace<Array2<f64>, Array1<f64>>,
     E: std::error::Error + From<linfa::Error>,
 {
+    fit_predict_fold_and(params, x, y, fold, None).map(|(predicted, _)| predicted)
+}
+
+/// Fits `params` on the training rows of `fold`, predicts its test rows and, when given, the
+/// rows of `extra` (rows outside the cross-validation, such as the tracks to predict).
+pub(crate) fn fit_predict_fold_and<P, E>(
+    params: &P,
+    x: &Array2<f64>,
+    y: &Array1<f64>,
+    fold: &Fold,
+    extra: Option<&Array2<f64>>,
+) -> Result<(Array1<f64>, Option<Array1<f64>>), String>
+where
+    P: Fit<Array2<f64>, Array1<f64>, E>,
+    P::Object: PredictInplace<Array2<f64>, Array1<f64>>,
+    E: std::error::Error + From<linfa::Error>,
+{
     let train = DatasetBase::new(
         x.select(Axis(0), &fold.train),
         y.select(Axis(0), &fold.train),
     );
     let model = params.fit(&train).map_err(|e| e.to_string())?;
-    let test = x.select(Axis(0), &fold.test);
-    let mut predicted = model.default_target(&test);
-    model.predict_inplace(&test, &mut predicted);
-    if predicted.iter().any(|v| !v.is_finite()) {
-        return Err("the model predicted a non-finite value".into());
-    }
-    Ok(predicted)
+    let predict = |rows: &Array2<f64>| -> Result<Array1<f64>, String> {
+        let mut predicted = model.default_target(rows);
+        model.predict_inplace(rows, &mut predicted);
+        if predicted.iter().any(|v| !v.is_finite()) {
+            return Err("the model predicted a non-finite value".into());
+        }
+        Ok(predicted)
+    };
+    let test = predict(&x.select(Axis(0), &fold.test))?;
+    let extra = extra.map(predict).transpose()?;
+    Ok((test, extra))
 }
 
 /// Cross-validates `params` on `folds`, fitting the folds in parallel.

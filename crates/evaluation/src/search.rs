@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::cv::{check_folds, fit_predict_fold, CvScores, Fold};
+use crate::cv::{check_folds, fit_predict_fold_and, CvScores, Fold};
 use crate::error::EvalError;
 use crate::space::{describe, ParamSet, SearchSpace, Tunable, Value};
 
@@ -40,6 +40,7 @@ pub struct Search {
     progress: bool,
     fixed: Vec<ParamSet>,
     overrides: ParamSet,
+    extra: Option<Array2<f64>>,
 }
 
 /// One evaluated candidate.
@@ -54,6 +55,10 @@ pub struct Trial {
     /// Out-of-fold predictions, for blending.
     #[serde(skip)]
     pub oof: Array1<f64>,
+    /// With [`Search::predicting`]: the mean over the fold models of their predictions for
+    /// those rows, so the candidate predicts new rows without being fitted again.
+    #[serde(skip)]
+    pub predicted: Option<Array1<f64>>,
 }
 
 /// All trials of a search, best (lowest CV MAE) first.
@@ -86,6 +91,7 @@ impl Search {
             progress: false,
             fixed: Vec::new(),
             overrides: ParamSet::new(),
+            extra: None,
         }
     }
 
@@ -98,6 +104,7 @@ impl Search {
             progress: false,
             fixed: Vec::new(),
             overrides: ParamSet::new(),
+            extra: None,
         }
     }
 
@@ -116,6 +123,13 @@ impl Search {
     /// Sets `name` to `value` in every candidate (e.g. fewer trees for a quick run).
     pub fn overriding(mut self, name: &str, value: Value) -> Search {
         self.overrides.insert(name.into(), value);
+        self
+    }
+
+    /// Also predicts these rows (with the search's columns) with every fold's model; each
+    /// trial's [`Trial::predicted`] is their mean over the folds.
+    pub fn predicting(mut self, rows: Array2<f64>) -> Search {
+        self.extra = Some(rows);
         self
     }
 
@@ -164,6 +178,16 @@ impl Search {
         E: std::error::Error + From<linfa::Error>,
     {
         check_folds(x.nrows(), folds)?;
+        if let Some(extra) = &self.extra {
+            if extra.ncols() != x.ncols() {
+                return Err(EvalError::Invalid(format!(
+                    "search `{}`: the rows to predict have {} columns, the training rows {}",
+                    self.label,
+                    extra.ncols(),
+                    x.ncols()
+                )));
+            }
+        }
         let start = Instant::now();
         let candidates = self.candidates()?;
         let learners = candidates
@@ -182,11 +206,13 @@ impl Search {
         let jobs: Vec<(usize, usize)> = (0..candidates.len())
             .flat_map(|c| (0..folds.len()).map(move |f| (c, f)))
             .collect();
-        let outcomes: Vec<(Result<Array1<f64>, String>, f64)> = jobs
+        type Predicted = (Array1<f64>, Option<Array1<f64>>);
+        let outcomes: Vec<(Result<Predicted, String>, f64)> = jobs
             .par_iter()
             .map(|&(c, f)| {
                 let fit_start = Instant::now();
-                let predicted = fit_predict_fold(&learners[c], x, y, &folds[f]);
+                let predicted =
+                    fit_predict_fold_and(&learners[c], x, y, &folds[f], self.extra.as_ref());
                 bar.inc(1);
                 (predicted, fit_start.elapsed().as_secs_f64())
             })
@@ -197,15 +223,19 @@ impl Search {
         let mut failed = Vec::new();
         for (c, params) in candidates.into_iter().enumerate() {
             let mut oof = Array1::from_elem(y.len(), f64::NAN);
+            let mut predicted_sum = self.extra.as_ref().map(|rows| Array1::zeros(rows.nrows()));
             let mut seconds = 0.0;
             let mut error = None;
             for (f, fold) in folds.iter().enumerate() {
                 let (predicted, fit_seconds) = &outcomes[c * folds.len() + f];
                 seconds += fit_seconds;
                 match predicted {
-                    Ok(predicted) => {
+                    Ok((predicted, extra)) => {
                         for (&row, &value) in fold.test.iter().zip(predicted) {
                             oof[row] = value;
+                        }
+                        if let (Some(sum), Some(extra)) = (predicted_sum.as_mut(), extra) {
+                            *sum += extra;
                         }
                     }
                     Err(message) => error = Some(format!("fold {f}: {message}")),
@@ -218,6 +248,7 @@ impl Search {
                     params,
                     fit_seconds: seconds,
                     oof,
+                    predicted: predicted_sum.map(|sum| sum / folds.len() as f64),
                 }),
             }
         }
@@ -344,5 +375,66 @@ mod tests {
         let fixed = Search::random("scale", Scale::search_space(), 5, 1)
             .overriding("scale", Value::Float(1.0));
         assert_eq!(fixed.candidates().unwrap().len(), 1);
+    }
+
+    /// Predicts the mean target of the rows it was fitted on, so each fold's model differs.
+    struct TrainMean;
+    impl Fit<Array2<f64>, Array1<f64>, linfa::Error> for TrainMean {
+        type Object = Fitted;
+        fn fit(
+            &self,
+            data: &DatasetBase<Array2<f64>, Array1<f64>>,
+        ) -> Result<Fitted, linfa::Error> {
+            Ok(Fitted(data.targets.mean().unwrap_or(0.0)))
+        }
+    }
+    impl Tunable for TrainMean {
+        type Error = linfa::Error;
+        fn search_space() -> SearchSpace {
+            SearchSpace::new().choice("unused", [Value::Int(0)])
+        }
+        fn from_params(_: &ParamSet) -> Result<TrainMean, linfa::Error> {
+            Ok(TrainMean)
+        }
+    }
+
+    #[test]
+    fn predicting_averages_the_fold_models_over_the_extra_rows() {
+        let (x, y, folds) = problem();
+        let extra = Array2::from_shape_vec((3, 1), vec![1.0, 2.0, -4.0]).unwrap();
+        let result = Search::grid("scale", Scale::search_space(), 17)
+            .predicting(extra.clone())
+            .run::<Scale, _>(&x, &y, &folds)
+            .unwrap();
+        let predicted = result.best().predicted.clone().unwrap();
+        assert_eq!(predicted.to_vec(), vec![2.5, 5.0, -10.0]);
+
+        // Fitted(m) predicts m·x0: each fold's model has its own training mean, and the trial
+        // holds their average.
+        let result = Search::grid("mean", TrainMean::search_space(), 1)
+            .predicting(extra.clone())
+            .run::<TrainMean, _>(&x, &y, &folds)
+            .unwrap();
+        let means: Vec<f64> = folds
+            .iter()
+            .map(|fold| y.select(Axis(0), &fold.train).mean().unwrap())
+            .collect();
+        assert!(means.windows(2).any(|w| w[0] != w[1]));
+        let mean = means.iter().sum::<f64>() / 3.0;
+        let predicted = result.best().predicted.clone().unwrap();
+        for (got, x0) in predicted.iter().zip(extra.column(0)) {
+            assert!((got - mean * x0).abs() < 1e-12, "{got} vs {}", mean * x0);
+        }
+
+        let narrow = Array2::zeros((2, 2));
+        let error = Search::grid("scale", Scale::search_space(), 3)
+            .predicting(narrow)
+            .run::<Scale, _>(&x, &y, &folds)
+            .unwrap_err();
+        assert!(error.to_string().contains("2 columns"), "{error}");
+        let plain = Search::grid("scale", Scale::search_space(), 3)
+            .run::<Scale, _>(&x, &y, &folds)
+            .unwrap();
+        assert!(plain.best().predicted.is_none());
     }
 }
