@@ -148,7 +148,7 @@ struct SeedEnsemble {
 
 /// Cross-validates the best configuration with the ensemble's other seeds (in parallel, with a
 /// progress bar) and averages their out-of-fold predictions with the searched network's, and
-/// their fold networks' predictions of `rows` with the searched network's `best_predicted`.
+/// their fold networks' predictions of `rows` with the searched trial's `predicted`.
 fn seed_ensemble(
     config: &Task2Config,
     best: &evaluation::Trial,
@@ -508,7 +508,7 @@ fn predict_candidate(
     let x = set.matrix(&tracks)?;
     // The `nn` candidate: the mean of the ensemble's networks from cross-validation (every
     // seed's network of every fold), so no network is trained again.
-    let network = |()| -> Result<Array1<f64>, PipelineError> {
+    let network = || -> Result<Array1<f64>, PipelineError> {
         let values = choice.eval.select(Axis(0), rows);
         if values.iter().any(|v| !v.is_finite()) {
             return Err(PipelineError::Inconsistent(format!(
@@ -527,7 +527,7 @@ fn predict_candidate(
         Ok(ModelFile::load(&config.task1.join(file))?.predict(&x)?)
     };
     if candidate.name == "nn" {
-        return network(());
+        return network();
     }
     if let Some(model) = candidate.name.strip_prefix("task1:") {
         return task1_model(if model == "boosting" {
@@ -542,7 +542,7 @@ fn predict_candidate(
             continue;
         }
         let values = if member == "nn" {
-            network(())?
+            network()?
         } else {
             task1_model(if member == "boosting" {
                 "boosting"
