@@ -18,6 +18,10 @@
 //! - network: 256 → 128 → 1, ReLU, dropout 0.1, AdamW (learning rate 1e-3, weight decay 0.01),
 //!   batch 256, mean squared error, 40 epochs, no early stopping (so both sides do equal work).
 //!
+//! With `--edges-out FILE` it also writes, as JSON, the histogram bin edges of every feature that
+//! the boosting draws from the first fold's training rows (`classic_models::bin_edges`, 255 bins),
+//! which `tools/compare_peers.py --check-bins` sets beside LightGBM's.
+//!
 //! `cargo run --release --example peer_measure -- --model boosting --features audio --folds F`
 
 use std::path::PathBuf;
@@ -63,6 +67,22 @@ struct Args {
     /// Where to write the JSON (default: stdout).
     #[arg(long)]
     json_out: Option<PathBuf>,
+    /// Where to write the bin edges of the first fold's training rows, as JSON.
+    #[arg(long)]
+    edges_out: Option<PathBuf>,
+}
+
+/// Most histogram bins per feature: the boosting's default, and LightGBM's `max_bin`.
+const MAX_BINS: usize = 255;
+
+/// The bin edges of every feature of the first fold's training rows.
+#[derive(Serialize)]
+struct BinEdges {
+    features: String,
+    fold: usize,
+    rows: usize,
+    max_bins: usize,
+    edges: Vec<Vec<f64>>,
 }
 
 /// A model measured against a Python peer.
@@ -294,6 +314,24 @@ fn main() -> anyhow::Result<()> {
         baseline_rss_mb,
         peak_rss_mb,
     };
+    // After every measurement, so that it does not touch them.
+    if let Some(path) = &args.edges_out {
+        let fold = folds.first().context("no folds")?;
+        let train = x.select(Axis(0), &fold.train);
+        let edges = BinEdges {
+            features: features.name.clone(),
+            fold: 0,
+            rows: train.nrows(),
+            max_bins: MAX_BINS,
+            edges: train
+                .columns()
+                .into_iter()
+                .map(|column| classic_models::bin_edges(column.iter().copied(), MAX_BINS))
+                .collect(),
+        };
+        let json = serde_json::to_string(&edges)?;
+        evaluation::report::write_atomic(path, json.as_bytes())?;
+    }
     let json = serde_json::to_string_pretty(&measurement)?;
     match &args.json_out {
         Some(path) => evaluation::report::write_atomic(path, json.as_bytes())?,

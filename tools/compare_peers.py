@@ -213,6 +213,45 @@ def measure_one(args):
     }, indent=2))
 
 
+def check_bins(args):
+    """Sets the workspace's bin edges (peer_measure --edges-out) beside LightGBM's, on the same
+    rows: LightGBM's bin count for every feature, and whether each threshold that LightGBM's trees
+    split at (the peer's settings, 2000 trees) is one of the workspace's edges."""
+    import lightgbm as lgb
+    ours = json.loads(Path(args.check_bins).read_text())
+    x, y, fold_of = load(Path(args.data), args.folds, args.features)
+    train = fold_of != ours["fold"]
+    if int(train.sum()) != ours["rows"] or len(ours["edges"]) != x.shape[1]:
+        sys.exit(f"{args.check_bins}: {ours['rows']} rows × {len(ours['edges'])} features, but fold"
+                 f" {ours['fold']}'s training rows are {int(train.sum())} × {x.shape[1]}")
+    params = dict(LightGbm(args.threads, args.seed).params, max_bin=ours["max_bins"])
+    data = lgb.Dataset(x[train], y[train], params=params).construct()
+    lgb_bins = [data.feature_num_bin(f) for f in range(x.shape[1])]
+    booster = lgb.train(params, data, num_boost_round=2000)
+    thresholds = [set() for _ in range(x.shape[1])]
+
+    def walk(node):
+        if "split_feature" in node:
+            thresholds[node["split_feature"]].add(node["threshold"])
+            walk(node["left_child"])
+            walk(node["right_child"])
+
+    for tree in booster.dump_model()["tree_info"]:
+        walk(tree["tree_structure"])
+    # LightGBM prints thresholds with 17 significant digits; one part in 1e12 is ample.
+    found = sum(any(abs(t - e) <= 1e-12 * max(1.0, abs(t)) for e in edges)
+                for edges, ts in zip(ours["edges"], thresholds) for t in ts)
+    print(json.dumps({
+        "features": args.features,
+        "fold": ours["fold"],
+        "rows": ours["rows"],
+        "columns": x.shape[1],
+        "same_bin_count": sum(len(e) + 1 == n for e, n in zip(ours["edges"], lgb_bins)),
+        "thresholds": sum(len(ts) for ts in thresholds),
+        "thresholds_among_ours": found,
+    }, indent=2))
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as info:
@@ -297,6 +336,18 @@ def write_report(directory, command, loads):
                                f" | {maes.std(ddof=1) if len(maes) > 1 else 0.0:.5f}"
                                f" | {maes.min():.5f} | {maes.max():.5f}"
                                f" | {np.mean(seconds):.2f} |")
+    bins = [json.loads(path.read_text()) for path in sorted(Path(directory, "bins").glob("*.json"))]
+    if bins:
+        out.append("")
+        out.append("Histogram bins against LightGBM's, on the first fold's training rows (255 bins"
+                   " at most; `peer_measure --edges-out`, `compare_peers.py --check-bins`):")
+        out.append("")
+        out.append("| features | rows | features with LightGBM's bin count | LightGBM's split"
+                   " thresholds (2000 trees) among the workspace's edges |")
+        out.append("|---|---|---|---|")
+        for b in bins:
+            out.append(f"| {b['features']} | {b['rows']:,} | {b['same_bin_count']} of {b['columns']}"
+                       f" | {b['thresholds_among_ours']:,} of {b['thresholds']:,} |")
     out.append("")
     out.append("Targets of issue 8, judged on this run (the MAE on the mean over seeds when there"
                " are several):")
@@ -362,15 +413,20 @@ def main():
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--predict-rows", type=int, default=1_000_000)
     parser.add_argument("--report", type=Path, help="directory of the JSON measurements")
+    parser.add_argument("--check-bins", type=Path,
+                        help="bin edges written by peer_measure --edges-out, set beside LightGBM's")
     parser.add_argument("--command", default="tools/compare_peers")
     parser.add_argument("--loads", default="unknown")
     args = parser.parse_args()
-    if args.report:
+    if args.check_bins and args.features and args.folds:
+        check_bins(args)
+    elif args.report:
         write_report(args.report, args.command, args.loads)
     elif args.one and args.features and args.folds:
         measure_one(args)
     else:
-        parser.error("use --one PEER --features SET --folds FILE, or --report DIR")
+        parser.error("use --one PEER --features SET --folds FILE, --check-bins EDGES --features SET"
+                     " --folds FILE, or --report DIR")
 
 
 if __name__ == "__main__":

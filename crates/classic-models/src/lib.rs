@@ -22,6 +22,7 @@ pub mod svr;
 pub mod tree;
 pub mod twins;
 
+pub use binning::bin_edges;
 pub use boosting::{Boosting, BoostingParams, Loss};
 pub use boosting_classifier::{BoostingClassifier, BoostingClassifierParams, BoostingRound};
 pub use classifier_file::{ClassifierFile, FittedClassifier};
