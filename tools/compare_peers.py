@@ -319,6 +319,10 @@ def write_report(directory, command, loads):
                 and r["model"] == "boosting" and r["features"] == feature]
         return np.array(maes)
 
+    def fit_seconds_over_seeds(side, feature):
+        return [t for r in rows + seed_rows if r["side"] == side and r["model"] == "boosting"
+                and r["features"] == feature for t in r["fit_seconds"]]
+
     if seed_rows:
         out.append("")
         out.append("Boosting CV MAE over seeds (bagging and feature sampling; the same folds):")
@@ -328,9 +332,7 @@ def write_report(directory, command, loads):
         for feature in features:
             for side in ("spotify-ml", "lightgbm"):
                 maes = mae_over_seeds(side, feature)
-                seconds = [t for r in rows + seed_rows if r["side"] == side
-                           and r["model"] == "boosting" and r["features"] == feature
-                           for t in r["fit_seconds"]]
+                seconds = fit_seconds_over_seeds(side, feature)
                 if len(maes):
                     out.append(f"| {feature} | {side} | {len(maes)} | {maes.mean():.5f}"
                                f" | {maes.std(ddof=1) if len(maes) > 1 else 0.0:.5f}"
@@ -349,8 +351,8 @@ def write_report(directory, command, loads):
             out.append(f"| {b['features']} | {b['rows']:,} | {b['same_bin_count']} of {b['columns']}"
                        f" | {b['thresholds_among_ours']:,} of {b['thresholds']:,} |")
     out.append("")
-    out.append("Targets of issue 8, judged on this run (the MAE on the mean over seeds when there"
-               " are several):")
+    out.append("Targets of issue 8, judged on this run (the boosting's MAE and fit time on the mean"
+               " over all its seeds when there are several):")
     out.append("")
     out.append("| target | features | spotify-ml | peer | verdict |")
     out.append("|---|---|---|---|---|")
@@ -385,6 +387,9 @@ def write_report(directory, command, loads):
                 verdict = "met" if met else f"missed by {a - b:.5f}"
                 shown = (f"{a:.5f}", f"{b:.5f}")
             else:
+                if model == "boosting" and field == "mean_fit_seconds" and seed_rows:
+                    a = float(np.mean(fit_seconds_over_seeds("spotify-ml", feature)))
+                    b = float(np.mean(fit_seconds_over_seeds(peer, feature)))
                 ratio = a / b
                 met = ratio <= factor if sense == "le" else ratio >= factor
                 verdict = f"{ratio:.2f}×, " + ("met" if met else "missed")
