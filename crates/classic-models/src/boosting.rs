@@ -4,6 +4,9 @@
 //! `docs/BOOSTING.md` records why this is written here rather than taken from a crate: it was
 //! measured against `perpetual`, `forust-ml` and Python LightGBM on the chart tracks.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use linfa::traits::{Fit, PredictInplace};
 use linfa::DatasetBase;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -17,6 +20,7 @@ use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable, Value};
 
 use crate::binning::{bin_edges, bin_of};
 use crate::error::ModelError;
+use crate::team::{lock, Abandoned, Pair};
 
 /// The loss the trees descend.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -306,7 +310,7 @@ impl PredictInplace<Array2<f64>, Array1<f64>> for Boosting {
     }
 }
 
-/// Per-bin sums of gradients and counts of one leaf, for every feature.
+/// Per-bin sums of gradients and counts of one leaf, for the features of one [`Share`].
 #[derive(Clone)]
 struct Histogram {
     gradient: Vec<f64>,
@@ -321,6 +325,82 @@ struct Split {
     bin: usize,
 }
 
+/// The better of two candidates, as one scan over all features in order would find it: the
+/// higher gain, and on a tie the lower feature (a scan keeps its first maximum).
+fn better(a: Option<Split>, b: Option<Split>) -> Option<Split> {
+    match (a, b) {
+        (Some(x), Some(y)) if y.gain > x.gain || (y.gain == x.gain && y.feature < x.feature) => b,
+        (Some(_), _) => a,
+        (None, _) => b,
+    }
+}
+
+/// The features one worker histograms, in ascending order, and where each one's bins start in
+/// that worker's histograms (`offsets` has one more entry: the width).
+struct Share {
+    features: Vec<usize>,
+    offsets: Vec<usize>,
+}
+
+impl Share {
+    fn new(mut features: Vec<usize>, trainer: &Trainer<'_>) -> Share {
+        features.sort_unstable();
+        let mut offsets = Vec::with_capacity(features.len() + 1);
+        offsets.push(0);
+        for &feature in &features {
+            offsets.push(offsets[offsets.len() - 1] + trainer.edges[feature].len() + 1);
+        }
+        Share { features, offsets }
+    }
+
+    /// `features` dealt between `workers` so that their bin counts are about even: largest
+    /// feature first, each to the worker with the fewest bins so far.
+    fn deal(features: &[usize], workers: usize, trainer: &Trainer<'_>) -> Vec<Share> {
+        let mut by_bins = features.to_vec();
+        by_bins.sort_by_key(|&f| std::cmp::Reverse(trainer.edges[f].len()));
+        let mut hands = vec![(0usize, Vec::new()); workers];
+        for feature in by_bins {
+            if let Some(hand) = hands.iter_mut().min_by_key(|(bins, _)| *bins) {
+                hand.0 += trainer.edges[feature].len() + 1;
+                hand.1.push(feature);
+            }
+        }
+        hands
+            .into_iter()
+            .map(|(_, features)| Share::new(features, trainer))
+            .collect()
+    }
+
+    fn width(&self) -> usize {
+        self.offsets.last().copied().unwrap_or(0)
+    }
+
+    /// Each feature with its bins' range in a histogram.
+    fn ranges(&self) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
+        self.features
+            .iter()
+            .zip(self.offsets.windows(2))
+            .map(|(&feature, window)| (feature, window[0]..window[1]))
+    }
+}
+
+/// What both workers read while they grow one tree.
+struct TreeInput {
+    gradients: Vec<f64>,
+    bag: Vec<u32>,
+    features: Vec<usize>,
+}
+
+/// A grown tree before its leaf values: the lead sets those.
+struct Grown {
+    nodes: Vec<Node>,
+    /// The bin each split node splits at, for walking rows by their bins.
+    split_bins: Vec<u8>,
+    /// Each leaf's rows, gradient sum and node.
+    leaves: Vec<(Vec<u32>, f64, usize)>,
+    splits: Vec<Split>,
+}
+
 /// A leaf still growing: its rows, sums, histogram and best split.
 struct Growing {
     rows: Vec<u32>,
@@ -331,21 +411,32 @@ struct Growing {
     best: Option<Split>,
 }
 
+/// The partner of a fit, with the tree it is handed next (`None`: the fit is over).
+type Team = (Pair<Vec<Option<Split>>>, Mutex<Option<Arc<TreeInput>>>);
+
+/// Below this many bagged rows × sampled features a tree is grown by one thread.
+const TEAM_MIN_WORK: usize = 20_000;
+
 struct Trainer<'a> {
     params: &'a BoostingParams,
     /// Column-major bins: `bins[f][row]`.
     bins: Vec<Vec<u8>>,
     edges: Vec<Vec<f64>>,
-    /// Offset of each feature's bins in a histogram.
-    offsets: Vec<usize>,
-    width: usize,
 }
 
 impl Trainer<'_> {
-    fn histogram(&self, rows: &[u32], gradients: &[f64], features: &[usize]) -> Histogram {
+    /// The histogram of `rows` over the features of `share`; over features in parallel (rayon)
+    /// when `parallel` and the leaf is large.
+    fn histogram(
+        &self,
+        rows: &[u32],
+        gradients: &[f64],
+        share: &Share,
+        parallel: bool,
+    ) -> Histogram {
         let mut histogram = Histogram {
-            gradient: vec![0.0; self.width],
-            count: vec![0; self.width],
+            gradient: vec![0.0; share.width()],
+            count: vec![0; share.width()],
         };
         // The leaf's gradients gathered once, in row order, rather than once per feature.
         let ordered: Vec<f64> = rows.iter().map(|&row| gradients[row as usize]).collect();
@@ -357,14 +448,16 @@ impl Trainer<'_> {
                 count[bin] += 1;
             }
         };
-        let chunks: Vec<(usize, &mut [f64], &mut [u32])> =
-            split_by_feature(&mut histogram.gradient, &mut histogram.count, &self.offsets)
-                .into_iter()
-                .enumerate()
-                .filter(|(feature, _)| features.contains(feature))
-                .map(|(feature, (g, c))| (feature, g, c))
-                .collect();
-        if rows.len() * features.len() > 20_000 {
+        let chunks: Vec<(usize, &mut [f64], &mut [u32])> = split_by_feature(
+            &mut histogram.gradient,
+            &mut histogram.count,
+            &share.offsets,
+        )
+        .into_iter()
+        .zip(&share.features)
+        .map(|((g, c), &feature)| (feature, g, c))
+        .collect();
+        if parallel && rows.len() * share.features.len() > 20_000 {
             chunks
                 .into_par_iter()
                 .for_each(|(feature, g, c)| fill(feature, g, c));
@@ -381,21 +474,23 @@ impl Trainer<'_> {
         histogram: &Histogram,
         total_gradient: f64,
         total_count: usize,
-        features: &[usize],
+        share: &Share,
     ) -> Option<Split> {
         let lambda = self.params.l2_regularisation;
         let min_rows = self.params.min_leaf_rows;
         let score = |g: f64, n: f64| g * g / (n + lambda);
         let parent = score(total_gradient, total_count as f64);
         let mut best: Option<Split> = None;
-        for &feature in features {
-            let start = self.offsets[feature];
-            let n_bins = self.edges[feature].len() + 1;
+        for (feature, bins) in share.ranges() {
             let mut left_gradient = 0.0;
             let mut left_count = 0usize;
-            for bin in 0..n_bins.saturating_sub(1) {
-                left_gradient += histogram.gradient[start + bin];
-                left_count += histogram.count[start + bin] as usize;
+            let gradients = &histogram.gradient[bins.clone()];
+            let counts = &histogram.count[bins];
+            // The last bin cannot be a left side.
+            let candidates = gradients.len().saturating_sub(1);
+            for (bin, (&g, &c)) in gradients.iter().zip(counts).take(candidates).enumerate() {
+                left_gradient += g;
+                left_count += c as usize;
                 let right_count = total_count - left_count;
                 if left_count < min_rows {
                     continue;
@@ -498,18 +593,65 @@ impl BoostingParams {
             .zip(&edges)
             .map(|(column, edges)| column.iter().map(|&v| bin_of(v, edges)).collect())
             .collect();
-        let mut offsets = vec![0];
-        for e in &edges {
-            offsets.push(offsets[offsets.len() - 1] + e.len() + 1);
-        }
         let trainer = Trainer {
             params: self,
-            width: offsets[n_features],
             bins,
             edges,
-            offsets,
         };
+        let n = x.nrows();
+        let work = self.bag_size(n) * self.feature_count(n_features);
+        if work < TEAM_MIN_WORK
+            || self.feature_count(n_features) < 2
+            || rayon::current_num_threads() < 2
+        {
+            return Ok(self.boost(&trainer, y, None));
+        }
+        // A free thread joins within microseconds; one busy elsewhere (folds fitted in
+        // parallel, say) is not waited for.
+        Ok(self.boost_in_team(&trainer, y, Duration::from_millis(2)).0)
+    }
 
+    /// Boosts with a partner thread from rayon's pool if one joins within `patience`, else
+    /// alone; says which it was. The model is the same either way.
+    fn boost_in_team(
+        &self,
+        trainer: &Trainer<'_>,
+        y: ArrayView1<'_, f64>,
+        patience: Duration,
+    ) -> (Boosting, bool) {
+        let team: Team = (Pair::new(), Mutex::new(None));
+        rayon::scope(|s| {
+            s.spawn(|_| {
+                if team.0.join() {
+                    let _leave = team.0.leave_on_drop();
+                    // An error means the lead left first, and needs nothing more.
+                    let _ = self.help(trainer, &team);
+                }
+            });
+            let teamed = team.0.recruit(patience);
+            (self.boost(trainer, y, teamed.then_some(&team)), teamed)
+        })
+    }
+
+    /// Rows in each tree's bag.
+    fn bag_size(&self, n: usize) -> usize {
+        ((n as f64 * self.row_fraction).round() as usize).clamp(1, n)
+    }
+
+    /// Features each tree may split on.
+    fn feature_count(&self, n_features: usize) -> usize {
+        ((n_features as f64 * self.feature_fraction).round() as usize).clamp(1, n_features)
+    }
+
+    /// The boosting rounds, led by this thread; with a team, the partner grows each tree with it.
+    fn boost(
+        &self,
+        trainer: &Trainer<'_>,
+        y: ArrayView1<'_, f64>,
+        mut team: Option<&Team>,
+    ) -> Boosting {
+        let _leave = team.map(|(pair, _)| pair.leave_on_drop());
+        let n_features = trainer.bins.len();
         let targets: Vec<f64> = y.to_vec();
         let base = match self.loss {
             Loss::Squared => targets.iter().sum::<f64>() / targets.len() as f64,
@@ -517,12 +659,10 @@ impl BoostingParams {
         };
         let n = targets.len();
         let mut predictions = vec![base; n];
-        let mut gradients = vec![0.0; n];
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let all_features: Vec<usize> = (0..n_features).collect();
-        let bag_size = ((n as f64 * self.row_fraction).round() as usize).clamp(1, n);
-        let feature_count =
-            ((n_features as f64 * self.feature_fraction).round() as usize).clamp(1, n_features);
+        let bag_size = self.bag_size(n);
+        let feature_count = self.feature_count(n_features);
         let mut model = Boosting {
             base,
             trees: Vec::with_capacity(self.n_trees),
@@ -532,9 +672,11 @@ impl BoostingParams {
         };
         let mut in_bag = vec![true; n];
         for _ in 0..self.n_trees {
-            for (g, (&p, &t)) in gradients.iter_mut().zip(predictions.iter().zip(&targets)) {
-                *g = self.gradient(p, t);
-            }
+            let gradients: Vec<f64> = predictions
+                .iter()
+                .zip(&targets)
+                .map(|(&p, &t)| self.gradient(p, t))
+                .collect();
             let bag: Vec<u32> = if bag_size < n {
                 // Selection sampling (Knuth's algorithm S): exactly `bag_size` rows, each row
                 // equally likely, drawn in one pass and already in row order.
@@ -559,53 +701,129 @@ impl BoostingParams {
             } else {
                 all_features.clone()
             };
-            let (tree, leaves) = self.grow_tree(
-                &trainer,
+            let input = Arc::new(TreeInput {
+                gradients,
                 bag,
-                &gradients,
-                &targets,
-                &predictions,
-                &features,
-                &mut model,
-            );
+                features,
+            });
+            let teamed = team.map(|(pair, next)| {
+                *lock(next) = Some(Arc::clone(&input));
+                let shares = Share::deal(&input.features, 2, trainer);
+                pair.meet()
+                    .and_then(|()| self.grow(trainer, &input, &shares[0], Some((pair, 0))))
+            });
+            let grown = match teamed {
+                Some(Ok(grown)) => grown,
+                // Alone from the start, or the partner left (it unwound): this thread grows
+                // the tree, and the rest, by itself, to the same result.
+                _ => {
+                    team = None;
+                    let share = Share::new(input.features.clone(), trainer);
+                    match self.grow(trainer, &input, &share, None) {
+                        Ok(grown) => grown,
+                        Err(Abandoned) => unreachable!("a tree grown alone has no partner to lose"),
+                    }
+                }
+            };
+            let mut nodes = grown.nodes;
+            let values: Vec<f64> = grown
+                .leaves
+                .iter()
+                .map(|(rows, gradient, _)| {
+                    let raw = match self.loss {
+                        Loss::Absolute => {
+                            let mut residuals: Vec<f64> = rows
+                                .iter()
+                                .map(|&r| targets[r as usize] - predictions[r as usize])
+                                .collect();
+                            median(&mut residuals)
+                        }
+                        Loss::Squared | Loss::Huber(_) => {
+                            -gradient / (rows.len() as f64 + self.l2_regularisation)
+                        }
+                    };
+                    raw * self.learning_rate
+                })
+                .collect();
             // In-bag rows: their leaf is known. Out-of-bag rows: walk the tree on raw bins.
-            for (rows, value) in &leaves {
+            for ((rows, _, node), &value) in grown.leaves.iter().zip(&values) {
+                nodes[*node] = Node::Leaf(value);
                 for &row in rows {
                     predictions[row as usize] += value;
                 }
             }
+            for split in &grown.splits {
+                model.gain[split.feature] += split.gain;
+                model.splits[split.feature] += 1;
+            }
+            let tree = Tree { nodes };
             if bag_size < n {
                 for row in (0..n).filter(|&r| !in_bag[r]) {
-                    predictions[row] += walk_bins(&tree, &trainer, row);
+                    predictions[row] += walk_bins(&tree, &grown.split_bins, trainer, row);
                 }
             }
             model.trees.push(tree);
         }
-        Ok(model)
+        if let Some((pair, next)) = team {
+            *lock(next) = None;
+            // The partner may have left already; either way it is done.
+            let _ = pair.meet();
+        }
+        model
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn grow_tree(
+    /// The partner's side of a team: grows its share of each tree the lead hands out.
+    fn help(&self, trainer: &Trainer<'_>, (pair, next): &Team) -> Result<(), Abandoned> {
+        loop {
+            pair.meet()?;
+            let Some(input) = lock(next).clone() else {
+                return Ok(());
+            };
+            let shares = Share::deal(&input.features, 2, trainer);
+            self.grow(trainer, &input, &shares[1], Some((pair, 1)))?;
+        }
+    }
+
+    /// Grows one tree over `share`'s features. With a partner, which grows the same tree over
+    /// the other features, the two pool their best splits after every split, so both take the
+    /// same splits as one thread scanning all features would; without one, `share` must hold
+    /// every sampled feature.
+    fn grow(
         &self,
         trainer: &Trainer<'_>,
-        bag: Vec<u32>,
-        gradients: &[f64],
-        targets: &[f64],
-        predictions: &[f64],
-        features: &[usize],
-        model: &mut Boosting,
-    ) -> (Tree, Vec<(Vec<u32>, f64)>) {
+        input: &TreeInput,
+        share: &Share,
+        team: Option<(&Pair<Vec<Option<Split>>>, usize)>,
+    ) -> Result<Grown, Abandoned> {
+        let gradients = &input.gradients;
+        let mut round = 0;
+        let mut pool = |mine: Vec<Option<Split>>| -> Result<Vec<Option<Split>>, Abandoned> {
+            let Some((pair, worker)) = team else {
+                return Ok(mine);
+            };
+            let theirs = pair.exchange(round, worker, mine.clone())?;
+            round += 1;
+            Ok(mine
+                .into_iter()
+                .zip(theirs)
+                .map(|(a, b)| better(a, b))
+                .collect())
+        };
+        // Alone, the largest histograms are filled over features in parallel instead.
+        let parallel = team.is_none();
         let mut nodes = vec![Node::Leaf(0.0)];
-        let root_gradient: f64 = bag.iter().map(|&r| gradients[r as usize]).sum();
-        let root_histogram = trainer.histogram(&bag, gradients, features);
-        let root_best = trainer.best_split(&root_histogram, root_gradient, bag.len(), features);
+        let mut split_bins = vec![0u8];
+        let mut splits = Vec::new();
+        let root_gradient: f64 = input.bag.iter().map(|&r| gradients[r as usize]).sum();
+        let root_histogram = trainer.histogram(&input.bag, gradients, share, parallel);
+        let root_best = trainer.best_split(&root_histogram, root_gradient, input.bag.len(), share);
         let mut open = vec![Growing {
-            rows: bag,
+            rows: input.bag.clone(),
             gradient: root_gradient,
             depth: 0,
             node: 0,
             histogram: root_histogram,
-            best: root_best,
+            best: pool(vec![root_best])?.into_iter().flatten().next(),
         }];
         let mut done: Vec<Growing> = Vec::new();
         while open.len() + done.len() < self.max_leaves {
@@ -642,7 +860,8 @@ impl BoostingParams {
                     &right_rows
                 },
                 gradients,
-                features,
+                share,
+                parallel,
             );
             let mut large = leaf.histogram;
             for (l, s) in large.gradient.iter_mut().zip(&small.gradient) {
@@ -656,11 +875,13 @@ impl BoostingParams {
             } else {
                 (large, small)
             };
-            model.gain[split.feature] += split.gain;
-            model.splits[split.feature] += 1;
+            splits.push(split);
             let left_node = nodes.len();
             nodes.push(Node::Leaf(0.0));
             nodes.push(Node::Leaf(0.0));
+            split_bins.extend([0, 0]);
+            // Bins are u8 by construction (at most 256 of them).
+            split_bins[leaf.node] = split.bin as u8;
             nodes[leaf.node] = Node::Split {
                 feature: split.feature,
                 threshold: trainer.edges[split.feature][split.bin],
@@ -669,15 +890,22 @@ impl BoostingParams {
             };
             let depth = leaf.depth + 1;
             let can_split = self.max_depth.is_none_or(|max| depth < max);
-            for (rows, gradient, histogram, node) in [
+            let children = [
                 (left_rows, left_gradient, left_histogram, left_node),
                 (right_rows, right_gradient, right_histogram, left_node + 1),
-            ] {
-                let best = if can_split && rows.len() >= 2 * self.min_leaf_rows {
-                    trainer.best_split(&histogram, gradient, rows.len(), features)
-                } else {
-                    None
-                };
+            ];
+            let mine = children
+                .iter()
+                .map(|(rows, gradient, histogram, _)| {
+                    if can_split && rows.len() >= 2 * self.min_leaf_rows {
+                        trainer.best_split(histogram, *gradient, rows.len(), share)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let bests = pool(mine)?;
+            for ((rows, gradient, histogram, node), best) in children.into_iter().zip(bests) {
                 open.push(Growing {
                     rows,
                     gradient,
@@ -689,47 +917,36 @@ impl BoostingParams {
             }
         }
         done.extend(open);
-        let mut leaves = Vec::with_capacity(done.len());
-        for leaf in done {
-            let raw = match self.loss {
-                Loss::Absolute => {
-                    let mut residuals: Vec<f64> = leaf
-                        .rows
-                        .iter()
-                        .map(|&r| targets[r as usize] - predictions[r as usize])
-                        .collect();
-                    median(&mut residuals)
-                }
-                Loss::Squared | Loss::Huber(_) => {
-                    -leaf.gradient / (leaf.rows.len() as f64 + self.l2_regularisation)
-                }
-            };
-            let value = raw * self.learning_rate;
-            nodes[leaf.node] = Node::Leaf(value);
-            leaves.push((leaf.rows, value));
-        }
-        (Tree { nodes }, leaves)
+        Ok(Grown {
+            nodes,
+            split_bins,
+            leaves: done
+                .into_iter()
+                .map(|leaf| (leaf.rows, leaf.gradient, leaf.node))
+                .collect(),
+            splits,
+        })
     }
 }
 
-/// The value a tree gives a training row, read from its bins.
-fn walk_bins(tree: &Tree, trainer: &Trainer<'_>, row: usize) -> f64 {
+/// The value a tree gives a training row, read from its bins: `split_bins[node]` is the bin a
+/// split node splits at (rows in it or below go left, as when the tree was grown).
+fn walk_bins(tree: &Tree, split_bins: &[u8], trainer: &Trainer<'_>, row: usize) -> f64 {
     let mut index = 0;
     loop {
         match tree.nodes.get(index) {
             Some(Node::Split {
                 feature,
-                threshold,
                 left,
                 right,
+                ..
             }) => {
-                // Bin b holds values <= edges[b]; the split's threshold is such an edge.
-                let bin = trainer.bins[*feature][row] as usize;
-                let edge = trainer.edges[*feature]
-                    .get(bin)
-                    .copied()
-                    .unwrap_or(f64::INFINITY);
-                index = if edge <= *threshold { *left } else { *right };
+                let bin = trainer.bins[*feature][row];
+                index = if bin <= split_bins[index] {
+                    *left
+                } else {
+                    *right
+                };
             }
             Some(Node::Leaf(value)) => return *value,
             None => return 0.0,
@@ -855,6 +1072,46 @@ mod tests {
             .feature_fraction(0.5)
             .seed(9);
         assert_eq!(params.fit(&data).unwrap(), params.fit(&data).unwrap());
+    }
+
+    #[test]
+    fn two_threads_grow_the_model_one_thread_grows() {
+        let (x, y) = synthetic(8000, 6);
+        let params = BoostingParams::new()
+            .n_trees(30)
+            .row_fraction(0.8)
+            .feature_fraction(0.75)
+            .seed(4);
+        let one_thread = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let alone = one_thread
+            .install(|| params.fit(&DatasetBase::new(x.clone(), y.clone())))
+            .unwrap();
+        let edges: Vec<Vec<f64>> = x
+            .columns()
+            .into_iter()
+            .map(|column| bin_edges(column.iter().copied(), params.max_bins))
+            .collect();
+        let trainer = Trainer {
+            params: &params,
+            bins: x
+                .columns()
+                .into_iter()
+                .zip(&edges)
+                .map(|(column, edges)| column.iter().map(|&v| bin_of(v, edges)).collect())
+                .collect(),
+            edges,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let (together, teamed) =
+            pool.install(|| params.boost_in_team(&trainer, y.view(), Duration::from_secs(600)));
+        assert!(teamed);
+        assert_eq!(together, alone);
     }
 
     #[test]

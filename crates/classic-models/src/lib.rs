@@ -19,6 +19,7 @@ pub mod persist;
 pub mod scaled;
 mod scaled_classifier;
 pub mod svr;
+mod team;
 pub mod tree;
 pub mod twins;
 
