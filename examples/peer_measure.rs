@@ -261,14 +261,14 @@ fn main() -> anyhow::Result<()> {
             y.select(Axis(0), &fold.train),
         );
         let start = Instant::now();
-        let model = pool.install(|| fit(args.model, &data, &args))?;
+        let model = run_on(&pool, args.model, || fit(args.model, &data, &args))?;
         let seconds = start.elapsed().as_secs_f64();
         eprintln!(
             "  {:?} {} fold {i}: {seconds:.2} s",
             args.model, features.name
         );
         fit_seconds.push(seconds);
-        let predicted = pool.install(|| model.predict(&x.select(Axis(0), &fold.test)))?;
+        let predicted = run_on(&pool, args.model, || model.predict(&x.select(Axis(0), &fold.test)))?;
         for (&row, value) in fold.test.iter().zip(predicted) {
             oof[row] = value;
         }
@@ -284,7 +284,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let batch = x.select(Axis(0), &rows);
     let start = Instant::now();
-    let predicted = pool.install(|| model.predict(&batch))?;
+    let predicted = run_on(&pool, args.model, || model.predict(&batch))?;
     let predict_seconds = start.elapsed().as_secs_f64();
     if predicted.iter().any(|value| !value.is_finite()) {
         bail!("the model predicted a non-finite value");
@@ -338,4 +338,16 @@ fn main() -> anyhow::Result<()> {
         None => println!("{json}"),
     }
     Ok(())
+}
+
+/// Runs `job` in the rayon pool of `--threads` threads, except for the network: libtorch runs
+/// its own threads, and calls from more than one thread give its OpenMP runtime a team per
+/// calling thread, more threads than cores, which then sleep between parallel regions instead of
+/// spinning. PyTorch on the other side also calls from one thread.
+fn run_on<T: Send>(pool: &rayon::ThreadPool, model: Model, job: impl FnOnce() -> T + Send) -> T {
+    if model == Model::Network {
+        job()
+    } else {
+        pool.install(job)
+    }
 }
