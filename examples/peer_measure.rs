@@ -268,7 +268,9 @@ fn main() -> anyhow::Result<()> {
             args.model, features.name
         );
         fit_seconds.push(seconds);
-        let predicted = run_on(&pool, args.model, || model.predict(&x.select(Axis(0), &fold.test)))?;
+        let predicted = run_on(&pool, args.model, || {
+            model.predict(&x.select(Axis(0), &fold.test))
+        })?;
         for (&row, value) in fold.test.iter().zip(predicted) {
             oof[row] = value;
         }
