@@ -381,10 +381,16 @@ def write_report(directory, command, loads):
             if field == "cv_mae":
                 ours_maes, theirs_maes = (mae_over_seeds("spotify-ml", feature),
                                           mae_over_seeds(peer, feature))
+                se = None
                 if len(ours_maes) > 1 and len(theirs_maes) > 1:
                     a, b = ours_maes.mean(), theirs_maes.mean()
+                    # Standard error of the difference of two means over independent seeds.
+                    se = np.sqrt(ours_maes.var(ddof=1) / len(ours_maes)
+                                 + theirs_maes.var(ddof=1) / len(theirs_maes))
                 met = a <= b
                 verdict = "met" if met else f"missed by {a - b:.5f}"
+                if se is not None:
+                    verdict += f" (difference {a - b:+.5f}, its standard error {se:.5f})"
                 shown = (f"{a:.5f}", f"{b:.5f}")
             else:
                 if model == "boosting" and field == "mean_fit_seconds" and seed_rows:
