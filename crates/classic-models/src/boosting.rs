@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable, Value};
 
 use crate::binning::{bin_edges, bin_of};
+use crate::boosted_tree::{Node, Tree};
 use crate::error::ModelError;
 use crate::team::{lock, Abandoned, Pair};
 
@@ -193,48 +194,6 @@ impl BoostingParams {
     }
 }
 
-/// One node of a fitted tree.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-enum Node {
-    /// Rows with `x[feature] <= threshold` go to `left`, the others (and NaN) to `right`.
-    Split {
-        feature: usize,
-        threshold: f64,
-        left: usize,
-        right: usize,
-    },
-    /// A prediction, already multiplied by the learning rate.
-    Leaf(f64),
-}
-
-/// A fitted regression tree.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Tree {
-    nodes: Vec<Node>,
-}
-
-impl Tree {
-    fn predict_slice(&self, row: &[f64]) -> f64 {
-        let mut index = 0;
-        loop {
-            match self.nodes.get(index) {
-                Some(Node::Split {
-                    feature,
-                    threshold,
-                    left,
-                    right,
-                }) => {
-                    // A missing column reads as NaN, which goes right like any NaN.
-                    let value = row.get(*feature).copied().unwrap_or(f64::NAN);
-                    index = if value <= *threshold { *left } else { *right };
-                }
-                Some(Node::Leaf(value)) => return *value,
-                None => return 0.0,
-            }
-        }
-    }
-}
-
 /// A fitted gradient-boosting model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Boosting {
@@ -287,7 +246,7 @@ impl Boosting {
                 let mut sums = vec![self.base; rows.len()];
                 for tree in &self.trees {
                     for (sum, row) in sums.iter_mut().zip(&rows) {
-                        *sum += tree.predict_slice(row);
+                        *sum += tree.predict(row);
                     }
                 }
                 sums
@@ -389,6 +348,64 @@ struct TreeInput {
     gradients: Vec<f64>,
     bag: Vec<u32>,
     features: Vec<usize>,
+    /// A team's shares of `features`, by worker (dealt once, by the lead); empty when the lead
+    /// grows the trees alone.
+    shares: Vec<Share>,
+}
+
+/// How a worker growing a tree pools its best splits after each split.
+trait Pool {
+    /// Whether the worker grows the tree alone (and may fill histograms in parallel).
+    const ALONE: bool;
+    /// Why pooling can fail.
+    type Lost;
+    /// The best split of each leaf in `mine`, over every sampled feature.
+    fn pool(&mut self, mine: Vec<Option<Split>>) -> Result<Vec<Option<Split>>, Self::Lost>;
+}
+
+/// A worker alone: its own best splits are the best, and pooling cannot fail.
+struct Alone;
+
+impl Pool for Alone {
+    const ALONE: bool = true;
+    type Lost = std::convert::Infallible;
+
+    fn pool(&mut self, mine: Vec<Option<Split>>) -> Result<Vec<Option<Split>>, Self::Lost> {
+        Ok(mine)
+    }
+}
+
+/// A worker of a team: it trades its best splits with its partner's, round by round, and keeps
+/// the better of each pair. Fails if the partner has left.
+struct Partnered<'a> {
+    pair: &'a Pair<Vec<Option<Split>>>,
+    worker: usize,
+    round: usize,
+}
+
+impl<'a> Partnered<'a> {
+    fn new(pair: &'a Pair<Vec<Option<Split>>>, worker: usize) -> Self {
+        Partnered {
+            pair,
+            worker,
+            round: 0,
+        }
+    }
+}
+
+impl Pool for Partnered<'_> {
+    const ALONE: bool = false;
+    type Lost = Abandoned;
+
+    fn pool(&mut self, mine: Vec<Option<Split>>) -> Result<Vec<Option<Split>>, Abandoned> {
+        let theirs = self.pair.exchange(self.round, self.worker, mine.clone())?;
+        self.round += 1;
+        Ok(mine
+            .into_iter()
+            .zip(theirs)
+            .map(|(a, b)| better(a, b))
+            .collect())
+    }
 }
 
 /// A grown tree before its leaf values: the lead sets those.
@@ -701,16 +718,21 @@ impl BoostingParams {
             } else {
                 all_features.clone()
             };
+            let shares = match team {
+                Some(_) => Share::deal(&features, 2, trainer),
+                None => Vec::new(),
+            };
             let input = Arc::new(TreeInput {
                 gradients,
                 bag,
                 features,
+                shares,
             });
             let teamed = team.map(|(pair, next)| {
                 *lock(next) = Some(Arc::clone(&input));
-                let shares = Share::deal(&input.features, 2, trainer);
-                pair.meet()
-                    .and_then(|()| self.grow(trainer, &input, &shares[0], Some((pair, 0))))
+                pair.meet().and_then(|()| {
+                    self.grow(trainer, &input, &input.shares[0], Partnered::new(pair, 0))
+                })
             });
             let grown = match teamed {
                 Some(Ok(grown)) => grown,
@@ -719,10 +741,8 @@ impl BoostingParams {
                 _ => {
                     team = None;
                     let share = Share::new(input.features.clone(), trainer);
-                    match self.grow(trainer, &input, &share, None) {
-                        Ok(grown) => grown,
-                        Err(Abandoned) => unreachable!("a tree grown alone has no partner to lose"),
-                    }
+                    let Ok(grown) = self.grow(trainer, &input, &share, Alone);
+                    grown
                 }
             };
             let mut nodes = grown.nodes;
@@ -779,38 +799,29 @@ impl BoostingParams {
             let Some(input) = lock(next).clone() else {
                 return Ok(());
             };
-            let shares = Share::deal(&input.features, 2, trainer);
-            self.grow(trainer, &input, &shares[1], Some((pair, 1)))?;
+            // The lead deals a share to each of two workers; without one, leaving is the
+            // way out (the lead then grows the tree alone).
+            let Some(share) = input.shares.get(1) else {
+                return Err(Abandoned);
+            };
+            self.grow(trainer, &input, share, Partnered::new(pair, 1))?;
         }
     }
 
-    /// Grows one tree over `share`'s features. With a partner, which grows the same tree over
-    /// the other features, the two pool their best splits after every split, so both take the
-    /// same splits as one thread scanning all features would; without one, `share` must hold
-    /// every sampled feature.
-    fn grow(
+    /// Grows one tree over `share`'s features. With a partner ([`Partnered`]), which grows the
+    /// same tree over the other features, the two pool their best splits after every split, so
+    /// both take the same splits as one thread scanning all features would; [`Alone`], `share`
+    /// must hold every sampled feature.
+    fn grow<P: Pool>(
         &self,
         trainer: &Trainer<'_>,
         input: &TreeInput,
         share: &Share,
-        team: Option<(&Pair<Vec<Option<Split>>>, usize)>,
-    ) -> Result<Grown, Abandoned> {
+        mut pool: P,
+    ) -> Result<Grown, P::Lost> {
         let gradients = &input.gradients;
-        let mut round = 0;
-        let mut pool = |mine: Vec<Option<Split>>| -> Result<Vec<Option<Split>>, Abandoned> {
-            let Some((pair, worker)) = team else {
-                return Ok(mine);
-            };
-            let theirs = pair.exchange(round, worker, mine.clone())?;
-            round += 1;
-            Ok(mine
-                .into_iter()
-                .zip(theirs)
-                .map(|(a, b)| better(a, b))
-                .collect())
-        };
         // Alone, the largest histograms are filled over features in parallel instead.
-        let parallel = team.is_none();
+        let parallel = P::ALONE;
         let mut nodes = vec![Node::Leaf(0.0)];
         let mut split_bins = vec![0u8];
         let mut splits = Vec::new();
@@ -823,7 +834,7 @@ impl BoostingParams {
             depth: 0,
             node: 0,
             histogram: root_histogram,
-            best: pool(vec![root_best])?.into_iter().flatten().next(),
+            best: pool.pool(vec![root_best])?.into_iter().flatten().next(),
         }];
         let mut done: Vec<Growing> = Vec::new();
         while open.len() + done.len() < self.max_leaves {
@@ -904,7 +915,7 @@ impl BoostingParams {
                     }
                 })
                 .collect();
-            let bests = pool(mine)?;
+            let bests = pool.pool(mine)?;
             for ((rows, gradient, histogram, node), best) in children.into_iter().zip(bests) {
                 open.push(Growing {
                     rows,
@@ -932,26 +943,7 @@ impl BoostingParams {
 /// The value a tree gives a training row, read from its bins: `split_bins[node]` is the bin a
 /// split node splits at (rows in it or below go left, as when the tree was grown).
 fn walk_bins(tree: &Tree, split_bins: &[u8], trainer: &Trainer<'_>, row: usize) -> f64 {
-    let mut index = 0;
-    loop {
-        match tree.nodes.get(index) {
-            Some(Node::Split {
-                feature,
-                left,
-                right,
-                ..
-            }) => {
-                let bin = trainer.bins[*feature][row];
-                index = if bin <= split_bins[index] {
-                    *left
-                } else {
-                    *right
-                };
-            }
-            Some(Node::Leaf(value)) => return *value,
-            None => return 0.0,
-        }
-    }
+    tree.walk(|node, feature, _| trainer.bins[feature][row] <= split_bins[node])
 }
 
 impl Fit<Array2<f64>, Array1<f64>, ModelError> for BoostingParams {

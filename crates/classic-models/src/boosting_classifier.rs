@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use evaluation::classification::{holdout, PredictProba};
 
 use crate::binning::{bin_edges, bin_of};
+use crate::boosted_tree::{Node, Tree};
 use crate::error::ModelError;
 
 /// Parameters of [`BoostingClassifier`]; checked when fitted.
@@ -204,46 +205,6 @@ impl BoostingClassifierParams {
         match problem {
             Some(message) => Err(ModelError::InvalidParams(message.into())),
             None => Ok(()),
-        }
-    }
-}
-
-/// One node of a fitted tree.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-enum Node {
-    /// Rows with `x[feature] <= threshold` go left, the others (and NaN) right.
-    Split {
-        feature: usize,
-        threshold: f64,
-        left: usize,
-        right: usize,
-    },
-    /// A raw-score contribution, already shrunk by the learning rate.
-    Leaf(f64),
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Tree {
-    nodes: Vec<Node>,
-}
-
-impl Tree {
-    fn predict(&self, row: &[f64]) -> f64 {
-        let mut index = 0;
-        loop {
-            match self.nodes.get(index) {
-                Some(Node::Split {
-                    feature,
-                    threshold,
-                    left,
-                    right,
-                }) => {
-                    let value = row.get(*feature).copied().unwrap_or(f64::NAN);
-                    index = if value <= *threshold { *left } else { *right };
-                }
-                Some(Node::Leaf(value)) => return *value,
-                None => return 0.0,
-            }
         }
     }
 }

@@ -6,6 +6,7 @@
 //! search space next to itself ([`evaluation::Tunable`]); only a fitted model predicts.
 
 mod binning;
+mod boosted_tree;
 pub mod boosting;
 pub mod boosting_classifier;
 pub mod classifier_file;
