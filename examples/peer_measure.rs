@@ -72,7 +72,8 @@ struct Args {
     edges_out: Option<PathBuf>,
 }
 
-/// Most histogram bins per feature: the boosting's default, and LightGBM's `max_bin`.
+/// Most histogram bins per feature, of the boosting fitted and of the edges written: LightGBM's
+/// default `max_bin`.
 const MAX_BINS: usize = 255;
 
 /// The bin edges of every feature of the first fold's training rows.
@@ -146,6 +147,7 @@ fn fit(
     Ok(match model {
         Model::Boosting => Fitted::Boosting(
             BoostingParams::from_params(&spotify_ml::valence::lightgbm_like())?
+                .max_bins(MAX_BINS)
                 .seed(args.seed)
                 .fit(data)?,
         ),

@@ -245,6 +245,7 @@ def check_bins(args):
         "features": args.features,
         "fold": ours["fold"],
         "rows": ours["rows"],
+        "max_bins": ours["max_bins"],
         "columns": x.shape[1],
         "same_bin_count": sum(len(e) + 1 == n for e, n in zip(ours["edges"], lgb_bins)),
         "thresholds": sum(len(ts) for ts in thresholds),
@@ -341,7 +342,8 @@ def write_report(directory, command, loads):
     bins = [json.loads(path.read_text()) for path in sorted(Path(directory, "bins").glob("*.json"))]
     if bins:
         out.append("")
-        out.append("Histogram bins against LightGBM's, on the first fold's training rows (255 bins"
+        most = " and ".join(sorted({str(b["max_bins"]) for b in bins}))
+        out.append(f"Histogram bins against LightGBM's, on the first fold's training rows ({most} bins"
                    " at most; `peer_measure --edges-out`, `compare_peers.py --check-bins`):")
         out.append("")
         out.append("| features | rows | features with LightGBM's bin count | LightGBM's split"
