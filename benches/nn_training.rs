@@ -41,6 +41,19 @@ fn chosen_params() -> Result<ParamSet, String> {
         .map_err(|e| format!("{}: params: {e}", path.display()))
 }
 
+/// Prints the trainable weights of the network `params` builds, in the line
+/// `tools/compare_nn_throughput` checks against PyTorch's count of its mirror.
+fn report_parameters(
+    bench: &str,
+    params: &MlpRegressorParams,
+    data: &DatasetBase<ndarray::Array2<f64>, ndarray::Array1<f64>>,
+) {
+    match params.fit(data) {
+        Ok(model) => eprintln!("nn_training: parameters {bench} {}", model.n_parameters()),
+        Err(e) => eprintln!("nn_training: {bench}: {e}"),
+    }
+}
+
 fn one_epoch(c: &mut Criterion) {
     let (x, y) = chart_data::matrix("nn_training", &dataset::FeatureSet::audio_with_analysis());
     let rows = x.nrows();
@@ -62,6 +75,7 @@ fn one_epoch(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(3))
         .measurement_time(Duration::from_secs(10))
         .throughput(Throughput::Elements(rows as u64));
+    report_parameters("epoch_36_256_128_1_batch256_adamw", &reference, &data);
     group.bench_function("epoch_36_256_128_1_batch256_adamw", |b| {
         b.iter(|| reference.fit(&data).map(|model| model.best_epoch()))
     });
@@ -81,6 +95,7 @@ fn one_epoch(c: &mut Criterion) {
             );
             match MlpRegressorParams::from_params(&params) {
                 Ok(chosen) => {
+                    report_parameters("task2_chosen", &chosen, &data);
                     group.bench_function("task2_chosen", |b| {
                         b.iter(|| chosen.fit(&data).map(|model| model.best_epoch()))
                     });

@@ -55,6 +55,16 @@ pub(crate) struct FittedNetwork {
 }
 
 impl FittedNetwork {
+    /// The number of trainable weights: PyTorch's `sum(p.numel() for p in model.parameters())`
+    /// for the same network (batch normalisation's running statistics are not counted).
+    pub(crate) fn n_parameters(&self) -> usize {
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(|variable| variable.numel())
+            .sum()
+    }
+
     /// Prediction-time outputs for raw inputs: `n × n_outputs` (clamped for a clipped head).
     pub(crate) fn outputs(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, NeuralError> {
         if x.ncols() != self.n_inputs {
@@ -113,6 +123,13 @@ macro_rules! fitted_accessors {
         /// The number of input columns the model expects.
         pub fn n_inputs(&self) -> usize {
             self.network.n_inputs
+        }
+
+        /// The number of trainable weights (weight matrices, biases, and normalisation scales
+        /// and shifts; not batch normalisation's running statistics), as PyTorch counts a
+        /// model's `parameters()`.
+        pub fn n_parameters(&self) -> usize {
+            self.network.n_parameters()
         }
 
         /// The input scaler, fitted on the training rows only (not the validation rows).

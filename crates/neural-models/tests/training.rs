@@ -108,6 +108,27 @@ fn every_architecture_option_trains_to_finite_predictions() {
     }
 }
 
+#[test]
+fn parameters_are_counted_as_pytorch_counts_them() {
+    let (x, y) = sigmoid_problem(100, 0.02, 5);
+    let data = DatasetBase::new(x, y);
+    let count = |normalisation| {
+        small_regressor(vec![8, 6])
+            .config(MlpConfig::new(vec![8, 6]).normalisation(normalisation))
+            .max_epochs(1)
+            .fit(&data)
+            .unwrap()
+            .n_parameters()
+    };
+    // 4 inputs -> 8 -> 6 -> 1: weights and biases of three linear layers.
+    let linear = (4 * 8 + 8) + (8 * 6 + 6) + (6 + 1);
+    assert_eq!(count(Normalisation::None), linear);
+    // A scale and a shift per hidden unit; batch normalisation's running mean and variance
+    // are buffers, not parameters.
+    assert_eq!(count(Normalisation::Batch), linear + 2 * (8 + 6));
+    assert_eq!(count(Normalisation::Layer), linear + 2 * (8 + 6));
+}
+
 /// Pure-noise targets on few rows: a wide network memorises them and validation loss rises.
 fn overfitting_problem() -> (Array2<f64>, Array1<f64>) {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
