@@ -126,8 +126,9 @@ def main():
         seconds.append(time.perf_counter() - start)
     median = statistics.median(seconds)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {ROWS} rows x {COLUMNS}")
-    print(f"network {network(spec)}".replace("\n", " "))
-    print(f"parameters {sum(p.numel() for p in network(spec).parameters())}")
+    shown = network(spec)
+    print(f"network {shown}".replace("\n", " "))
+    print(f"parameters {sum(p.numel() for p in shown.parameters())}")
     print(f"epoch median {median * 1e3:.1f} ms over {args.repeats} "
           f"(min {min(seconds) * 1e3:.1f}, max {max(seconds) * 1e3:.1f})")
     print(f"{ROWS / median:,.0f} samples/s")
