@@ -268,16 +268,15 @@ impl Method {
             (Method::Svr, Budget::Full) => seeded(Search::random(label, space, 6, seed))
                 .overriding("max_train_rows", Value::Int(SVR_SEARCH_ROWS)),
             (Method::Boosting, Budget::Full) => {
-                let search = Search::random(label, space, 8, seed).including(lightgbm_like());
                 // The same trees are still learning at 2000 of rate 0.02 on the chart tracks
                 // (docs/PERFORMANCE.md, `tools/lightgbm_staged.py`), so two longer learning
                 // budgets of them are candidates too.
-                let longer = [(0.05, 2000), (0.05, 4000)]
-                    .into_iter()
-                    .fold(search, |search, (rate, trees)| {
-                        search.including(lightgbm_like_at(rate, trees))
-                    });
-                seeded(longer)
+                seeded(
+                    Search::random(label, space, 8, seed)
+                        .including(lightgbm_like())
+                        .including(lightgbm_like_at(0.05, 2000))
+                        .including(lightgbm_like_at(0.05, 4000)),
+                )
             }
             (Method::ElasticNet | Method::DecisionTree, Budget::Quick) => {
                 Search::random(label, space, 2, seed)
@@ -1157,6 +1156,7 @@ pub fn apply_near_twins(
 mod tests {
     use super::*;
     use dataset::{AudioFeatures, Labels};
+    use evaluation::ParamSetExt;
 
     fn track(id: &str, energy: f64, valence: Option<f64>) -> Track {
         Track {
@@ -1179,6 +1179,32 @@ mod tests {
             analysis: None,
             labels: Labels::default(),
         }
+    }
+
+    #[test]
+    fn the_full_boosting_search_holds_the_peer_settings_at_three_learning_budgets() {
+        let candidates = Method::Boosting
+            .search(Budget::Full, 7)
+            .candidates()
+            .unwrap();
+        assert_eq!(candidates.len(), 11);
+        let budget = |set: &ParamSet| {
+            (
+                set.float_or("learning_rate", 0.0).unwrap(),
+                set.int_or("n_trees", 0).unwrap(),
+            )
+        };
+        let anchors: Vec<(f64, i64)> = candidates[..3].iter().map(budget).collect();
+        assert_eq!(anchors, [(0.02, 2000), (0.05, 2000), (0.05, 4000)]);
+        for set in &candidates {
+            let params = BoostingParams::from_params(set).unwrap();
+            assert_eq!(set.int_or("seed", 0).unwrap(), 7, "{set:?}");
+            params.check().unwrap();
+        }
+        // The peer comparison's settings, seeded as the search seeds them.
+        let mut peer = lightgbm_like();
+        peer.insert("seed".into(), Value::Int(7));
+        assert_eq!(candidates[0], peer);
     }
 
     #[test]
