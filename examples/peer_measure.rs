@@ -70,6 +70,9 @@ struct Args {
     /// Where to write the bin edges of the first fold's training rows, as JSON.
     #[arg(long)]
     edges_out: Option<PathBuf>,
+    /// Where to write the out-of-fold prediction of every covered row, in file order (CSV).
+    #[arg(long)]
+    oof_out: Option<PathBuf>,
 }
 
 /// Most histogram bins per feature, of the boosting fitted and of the edges written: LightGBM's
@@ -335,6 +338,13 @@ fn main() -> anyhow::Result<()> {
         };
         let json = serde_json::to_string(&edges)?;
         evaluation::report::write_atomic(path, json.as_bytes())?;
+    }
+    if let Some(path) = &args.oof_out {
+        let mut csv = String::from("prediction\n");
+        for value in &oof {
+            csv.push_str(&format!("{value}\n"));
+        }
+        evaluation::report::write_atomic(path, csv.as_bytes())?;
     }
     let json = serde_json::to_string_pretty(&measurement)?;
     match &args.json_out {

@@ -27,9 +27,10 @@ pub(crate) const ZERO: f64 = 1e-35;
 /// LightGBM's rules: the histogram learners of this crate bin every feature with it.
 ///
 /// ```
-/// // Zero is a bin of its own; the three positive values get a bin each.
+/// // Zero is a bin of its own; the three positive values get a bin each, with edges one step
+/// // of `f64` above halfway, so that 1.5 and 3.0 go left.
 /// let edges = classic_models::bin_edges([0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 4.0, 4.0, 4.0], 255);
-/// assert_eq!(edges, vec![1e-35, 1.5, 3.0]);
+/// assert_eq!(edges, vec![1e-35, 1.5_f64.next_up(), 3.0_f64.next_up()]);
 /// ```
 pub fn bin_edges(values: impl IntoIterator<Item = f64>, max_bins: usize) -> Vec<f64> {
     let mut sorted: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
@@ -87,8 +88,10 @@ fn part_edges(distinct: &[f64], counts: &[usize], max_bins: usize) -> Vec<f64> {
     } else {
         cuts_greedy(counts, max_bins)
     };
+    // The midpoint and one step of `f64` up (LightGBM's `GetDoubleUpperBound`), so that a value
+    // exactly halfway goes left however its sum rounded.
     cuts.into_iter()
-        .map(|i| (distinct[i] + distinct[i + 1]) / 2.0)
+        .map(|i| ((distinct[i] + distinct[i + 1]) / 2.0).next_up())
         .collect()
 }
 
@@ -173,19 +176,21 @@ mod tests {
     }
 
     #[test]
-    fn few_distinct_values_get_a_bin_each_with_edges_halfway() {
+    fn few_distinct_values_get_a_bin_each_with_edges_just_above_halfway() {
         // Positive values: the bin at or below zero comes first, empty here.
         let values = [1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 4.0, 4.0, 4.0, f64::NAN];
-        assert_eq!(bin_edges(values, 255), vec![ZERO, 1.5, 3.0]);
+        let up = |v: f64| v.next_up();
+        assert_eq!(bin_edges(values, 255), vec![ZERO, up(1.5), up(3.0)]);
+        assert_eq!(bin_of(1.5, &bin_edges(values, 255)), 1);
         let negated = values.map(|v| -v);
-        assert_eq!(bin_edges(negated, 255), vec![-3.0, -1.5, -ZERO]);
+        assert_eq!(bin_edges(negated, 255), vec![up(-3.0), up(-1.5), -ZERO]);
     }
 
     #[test]
     fn thin_values_merge_into_the_next_bin() {
         // 0.5 holds one row, so it shares a bin with 1 (4 rows); 5 stays alone at the end.
         let values = [0.5, 1.0, 1.0, 1.0, 1.0, 5.0];
-        assert_eq!(bin_edges(values, 255), vec![ZERO, 3.0]);
+        assert_eq!(bin_edges(values, 255), vec![ZERO, 3.0_f64.next_up()]);
     }
 
     #[test]
@@ -193,7 +198,10 @@ mod tests {
         // 1 and the next f64 above it are one value of 4 rows, so 0.5 (1 row) joins them.
         let one_up = 1.0_f64.next_up();
         let values = [0.5, 1.0, 1.0, one_up, one_up, 5.0];
-        assert_eq!(bin_edges(values, 255), vec![ZERO, (one_up + 5.0) / 2.0]);
+        assert_eq!(
+            bin_edges(values, 255),
+            vec![ZERO, ((one_up + 5.0) / 2.0).next_up()]
+        );
     }
 
     #[test]

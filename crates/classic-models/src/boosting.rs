@@ -1,6 +1,11 @@
 //! Gradient-boosted regression trees: histogram-based and grown leaf-wise, in the manner of
 //! LightGBM, with row bagging, feature sub-sampling and L2, L1 or Huber loss.
 //!
+//! With the squared loss it fits LightGBM 4's trees: the same bins, growth, gains and leaf
+//! values, gradients at LightGBM's `f32` precision, and bags and feature samples drawn as
+//! LightGBM draws them (`draws.rs`), so `seed(s)` here and `seed=s` there give the same model.
+//! `tools/compare_peers` checks this on the chart tracks, prediction by prediction.
+//!
 //! `docs/BOOSTING.md` records why this is written here rather than taken from a crate: it was
 //! measured against `perpetual`, `forust-ml` and Python LightGBM on the chart tracks.
 
@@ -10,9 +15,6 @@ use std::time::Duration;
 use linfa::traits::{Fit, PredictInplace};
 use linfa::DatasetBase;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +22,7 @@ use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable, Value};
 
 use crate::binning::{bin_edges, bin_of};
 use crate::boosted_tree::{Node, Tree};
+use crate::draws::Draws;
 use crate::error::ModelError;
 use crate::team::{lock, Abandoned, Pair};
 
@@ -129,7 +132,8 @@ impl BoostingParams {
         self
     }
 
-    /// Fraction of rows each tree is grown on (bagging, drawn anew per tree).
+    /// Fraction of rows each tree is grown on (bagging, drawn anew per tree: each row is in a
+    /// tree's bag with this probability, as in LightGBM).
     pub fn row_fraction(mut self, fraction: f64) -> Self {
         self.row_fraction = fraction;
         self
@@ -153,7 +157,7 @@ impl BoostingParams {
         self
     }
 
-    /// Seed of bagging and feature sampling.
+    /// Seed of bagging and feature sampling; LightGBM's `seed` parameter draws the same.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
@@ -499,6 +503,10 @@ impl Trainer<'_> {
         let parent = score(total_gradient, total_count as f64);
         let mut best: Option<Split> = None;
         for (feature, bins) in share.ranges() {
+            // Within a feature, the highest of equally good thresholds: where the bins between
+            // two rows are empty, the one just below the right rows, as LightGBM's scan from
+            // the top finds it. Across features, `better` keeps the lowest feature.
+            let mut feature_best: Option<Split> = None;
             let mut left_gradient = 0.0;
             let mut left_count = 0usize;
             let gradients = &histogram.gradient[bins.clone()];
@@ -518,10 +526,12 @@ impl Trainer<'_> {
                 let gain = score(left_gradient, left_count as f64)
                     + score(total_gradient - left_gradient, right_count as f64)
                     - parent;
-                if gain > self.params.min_split_gain && best.is_none_or(|b| gain > b.gain) {
-                    best = Some(Split { gain, feature, bin });
+                if gain > self.params.min_split_gain && feature_best.is_none_or(|b| gain >= b.gain)
+                {
+                    feature_best = Some(Split { gain, feature, bin });
                 }
             }
+            best = better(best, feature_best);
         }
         best
     }
@@ -564,13 +574,16 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 impl BoostingParams {
+    /// The gradient at `prediction`, held at `f32` precision as LightGBM holds it (its
+    /// `score_t`), so that both add up the same histograms.
     fn gradient(&self, prediction: f64, target: f64) -> f64 {
         let residual = prediction - target;
-        match self.loss {
+        let gradient = match self.loss {
             Loss::Squared => residual,
             Loss::Absolute => residual.signum(),
             Loss::Huber(delta) => residual.clamp(-delta, delta),
-        }
+        };
+        f64::from(gradient as f32)
     }
 
     fn fit_arrays(
@@ -650,14 +663,14 @@ impl BoostingParams {
         })
     }
 
-    /// Rows in each tree's bag.
+    /// Rows expected in each tree's bag.
     fn bag_size(&self, n: usize) -> usize {
         ((n as f64 * self.row_fraction).round() as usize).clamp(1, n)
     }
 
     /// Features each tree may split on.
     fn feature_count(&self, n_features: usize) -> usize {
-        ((n_features as f64 * self.feature_fraction).round() as usize).clamp(1, n_features)
+        ((n_features as f64 * self.feature_fraction).round() as usize).max(n_features.min(1))
     }
 
     /// The boosting rounds, led by this thread; with a team, the partner grows each tree with it.
@@ -669,17 +682,22 @@ impl BoostingParams {
     ) -> Boosting {
         let _leave = team.map(|(pair, _)| pair.leave_on_drop());
         let n_features = trainer.bins.len();
-        let targets: Vec<f64> = y.to_vec();
+        // Targets at `f32` precision, as LightGBM stores labels.
+        let targets: Vec<f64> = y.iter().map(|&t| f64::from(t as f32)).collect();
         let base = match self.loss {
             Loss::Squared => targets.iter().sum::<f64>() / targets.len() as f64,
             Loss::Absolute | Loss::Huber(_) => median(&mut targets.clone()),
         };
         let n = targets.len();
         let mut predictions = vec![base; n];
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let all_features: Vec<usize> = (0..n_features).collect();
-        let bag_size = self.bag_size(n);
-        let feature_count = self.feature_count(n_features);
+        // Features with one bin cannot be split, and are not sampled (LightGBM's valid
+        // features).
+        let valid: Vec<usize> = (0..n_features)
+            .filter(|&f| !trainer.edges[f].is_empty())
+            .collect();
+        let feature_count = self.feature_count(valid.len());
+        let bagging = self.row_fraction < 1.0;
+        let mut draws = Draws::new(self.seed, n, valid.len(), feature_count);
         let mut model = Boosting {
             base,
             trees: Vec::with_capacity(self.n_trees),
@@ -694,30 +712,18 @@ impl BoostingParams {
                 .zip(&targets)
                 .map(|(&p, &t)| self.gradient(p, t))
                 .collect();
-            let bag: Vec<u32> = if bag_size < n {
-                // Selection sampling (Knuth's algorithm S): exactly `bag_size` rows, each row
-                // equally likely, drawn in one pass and already in row order.
-                let mut bag = Vec::with_capacity(bag_size);
-                for (row, chosen) in in_bag.iter_mut().enumerate() {
-                    *chosen = rng.gen_range(0..n - row) < bag_size - bag.len();
-                    if *chosen {
-                        bag.push(row as u32);
-                    }
-                }
-                bag
+            let mut bag = if bagging {
+                draws.bag(self.row_fraction, &mut in_bag)
             } else {
                 (0..n as u32).collect()
             };
-            let features: Vec<usize> = if feature_count < n_features {
-                let mut chosen: Vec<usize> = all_features
-                    .choose_multiple(&mut rng, feature_count)
-                    .copied()
-                    .collect();
-                chosen.sort_unstable();
-                chosen
-            } else {
-                all_features.clone()
-            };
+            if bag.is_empty() {
+                // A bag of no rows (a few rows and a small fraction) has no mean to fit.
+                bag = (0..n as u32).collect();
+                in_bag.fill(true);
+            }
+            let features = draws.features(&valid, feature_count);
+            let out_of_bag = bag.len() < n;
             let shares = match team {
                 Some(_) => Share::deal(&features, 2, trainer),
                 None => Vec::new(),
@@ -777,7 +783,7 @@ impl BoostingParams {
                 model.splits[split.feature] += 1;
             }
             let tree = Tree { nodes };
-            if bag_size < n {
+            if out_of_bag {
                 for row in (0..n).filter(|&r| !in_bag[r]) {
                     predictions[row] += walk_bins(&tree, &grown.split_bins, trainer, row);
                 }
@@ -1025,7 +1031,8 @@ pub(crate) fn to_usize(value: i64, name: &str) -> Result<usize, ModelError> {
 mod tests {
     use super::*;
     use ndarray::Array;
-    use rand::Rng;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     fn synthetic(n: usize, seed: u64) -> (Array2<f64>, Array1<f64>) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -1064,6 +1071,28 @@ mod tests {
             .feature_fraction(0.5)
             .seed(9);
         assert_eq!(params.fit(&data).unwrap(), params.fit(&data).unwrap());
+    }
+
+    #[test]
+    fn a_constant_feature_is_not_sampled_and_changes_no_prediction() {
+        let (x, y) = synthetic(600, 5);
+        let mut with_constant = Array2::from_elem((600, 5), 1.0);
+        with_constant.slice_mut(ndarray::s![.., 1..]).assign(&x);
+        let params = BoostingParams::new()
+            .n_trees(15)
+            .row_fraction(0.8)
+            .feature_fraction(0.5)
+            .seed(3);
+        let plain = params.fit(&DatasetBase::new(x.clone(), y.clone())).unwrap();
+        let padded = params
+            .fit(&DatasetBase::new(with_constant.clone(), y))
+            .unwrap();
+        assert_eq!(padded.split_counts()[0], 0);
+        assert_eq!(padded.split_counts()[1..], plain.split_counts()[..]);
+        assert_eq!(
+            padded.try_predict(with_constant.view()).unwrap(),
+            plain.try_predict(x.view()).unwrap()
+        );
     }
 
     #[test]

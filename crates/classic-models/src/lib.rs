@@ -10,6 +10,7 @@ mod boosted_tree;
 pub mod boosting;
 pub mod boosting_classifier;
 pub mod classifier_file;
+mod draws;
 pub mod error;
 pub mod forest_classifier;
 pub mod knn;
