@@ -446,6 +446,14 @@ struct Trainer<'a> {
 }
 
 impl Trainer<'_> {
+    /// The features each tree samples from: those with more than one bin (LightGBM's valid
+    /// features); the others cannot be split.
+    fn valid_features(&self) -> Vec<usize> {
+        (0..self.edges.len())
+            .filter(|&f| !self.edges[f].is_empty())
+            .collect()
+    }
+
     /// The histogram of `rows` over the features of `share`; over features in parallel (rayon)
     /// when `parallel` and the leaf is large.
     fn histogram(
@@ -611,7 +619,6 @@ impl BoostingParams {
                 "targets contain NaN or infinity".into(),
             ));
         }
-        let n_features = x.ncols();
         let edges: Vec<Vec<f64>> = x
             .axis_iter(Axis(1))
             .into_par_iter()
@@ -629,9 +636,9 @@ impl BoostingParams {
             edges,
         };
         let n = x.nrows();
-        let work = self.bag_size(n) * self.feature_count(n_features);
-        if work < TEAM_MIN_WORK
-            || self.feature_count(n_features) < 2
+        let sampled = self.feature_count(trainer.valid_features().len());
+        if self.bag_size(n) * sampled < TEAM_MIN_WORK
+            || sampled < 2
             || rayon::current_num_threads() < 2
         {
             return Ok(self.boost(&trainer, y, None));
@@ -690,11 +697,7 @@ impl BoostingParams {
         };
         let n = targets.len();
         let mut predictions = vec![base; n];
-        // Features with one bin cannot be split, and are not sampled (LightGBM's valid
-        // features).
-        let valid: Vec<usize> = (0..n_features)
-            .filter(|&f| !trainer.edges[f].is_empty())
-            .collect();
+        let valid = trainer.valid_features();
         let feature_count = self.feature_count(valid.len());
         let bagging = self.row_fraction < 1.0;
         let mut draws = Draws::new(self.seed, n, valid.len(), feature_count);
@@ -1085,9 +1088,24 @@ mod tests {
             .seed(3);
         let plain = params.fit(&DatasetBase::new(x.clone(), y.clone())).unwrap();
         let padded = params
-            .fit(&DatasetBase::new(with_constant.clone(), y))
+            .fit(&DatasetBase::new(with_constant.clone(), y.clone()))
             .unwrap();
         assert_eq!(padded.split_counts()[0], 0);
+        // Nothing but constants: no split, and one prediction for every row, near the mean
+        // target (each tree moves it by its bag's mean residual).
+        let only_constant = Array2::from_elem((600, 2), 1.0);
+        let flat = params
+            .fit(&DatasetBase::new(only_constant.clone(), y.clone()))
+            .unwrap();
+        assert!(flat.split_counts().iter().all(|&count| count == 0));
+        let mean = y.mean().unwrap();
+        let predicted = flat.try_predict(only_constant.view()).unwrap();
+        assert!(predicted.iter().all(|&p| p == predicted[0]));
+        assert!(
+            (predicted[0] - mean).abs() < 0.02,
+            "{} {mean}",
+            predicted[0]
+        );
         assert_eq!(padded.split_counts()[1..], plain.split_counts()[..]);
         assert_eq!(
             padded.try_predict(with_constant.view()).unwrap(),
