@@ -59,6 +59,12 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 
+def cv_mae(predicted, y, fold_of):
+    """The mean over folds of each fold's MAE (the workspace's `CvScores::mae`)."""
+    return float(np.mean([np.abs(predicted[fold_of == f] - y[fold_of == f]).mean()
+                          for f in range(int(fold_of.max()) + 1)]))
+
+
 def load(directory, folds_path, features):
     tracks = pd.read_csv(directory / "valence" / "chart_tracks.csv")
     analysis = pd.read_csv(directory / "valence" / "chart_tracks_analysis.csv")
@@ -193,7 +199,6 @@ def measure_one(args):
     peak = memory_mb("VmHWM")
     if args.oof_out:
         write_atomic(args.oof_out, "prediction\n" + "".join(f"{v!r}\n" for v in oof.tolist()))
-    folds = [np.abs(oof[fold_of == f] - y[fold_of == f]).mean() for f in range(int(fold_of.max()) + 1)]
     rng = np.random.default_rng(args.seed)
     batch = x[rng.integers(0, len(y), args.predict_rows)]
     start = time.perf_counter()
@@ -210,7 +215,7 @@ def measure_one(args):
         "rows": int(len(y)),
         "columns": int(x.shape[1]),
         "threads": args.threads,
-        "cv_mae": float(np.mean(folds)),
+        "cv_mae": cv_mae(oof, y, fold_of),
         "mean_fit_seconds": mean_fit,
         "fit_seconds": fit_seconds,
         "train_rows_per_second": float(np.mean(train_rows)) * epochs / mean_fit,
@@ -303,12 +308,6 @@ def boosting_twins(directory, data):
         if not pairs:
             continue
         _, y, fold_of = load(Path(data), Path(directory, "folds.csv"), feature)
-        folds = range(int(fold_of.max()) + 1)
-
-        def cv_mae(predicted):
-            return float(np.mean([np.abs(predicted[fold_of == f] - y[fold_of == f]).mean()
-                                  for f in folds]))
-
         largest, differing, ours_maes, theirs_maes = 0.0, 0, [], []
         for a, b in pairs:
             p, q = (np.loadtxt(path, skiprows=1, ndmin=1) for path in (a, b))
@@ -317,8 +316,8 @@ def boosting_twins(directory, data):
             gap = np.abs(p - q)
             largest = max(largest, float(gap.max()))
             differing += int((gap > SAME_PREDICTION).sum())
-            ours_maes.append(cv_mae(p))
-            theirs_maes.append(cv_mae(q))
+            ours_maes.append(cv_mae(p, y, fold_of))
+            theirs_maes.append(cv_mae(q, y, fold_of))
         found[feature] = {"seeds": len(pairs), "rows": len(y), "largest": largest,
                           "differing": differing, "ours": np.array(ours_maes),
                           "theirs": np.array(theirs_maes)}
