@@ -58,9 +58,7 @@ def write_doc(doc, table):
         sys.exit(f"{doc} lacks the {begin} / {end} markers")
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
-    tmp = doc.with_name(doc.name + ".tmp")
-    tmp.write_text(f"{head}{begin}\n{table}\n{end}{tail}")
-    os.replace(tmp, doc)
+    compare_peers.write_atomic(doc, f"{head}{begin}\n{table}\n{end}{tail}")
 
 
 def main():
