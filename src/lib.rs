@@ -8,6 +8,7 @@ pub use spotify_client;
 
 pub mod app;
 pub mod classify;
+mod log;
 pub mod popularity;
 pub mod task1;
 pub mod task2;

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::valence::RunConfig;
 
+use crate::log::log;
 use crate::valence::{
     apply_near_twins, blend_members, explain_boosting, feature_sets, influence_sentences, oof_key,
     plot_oof, predict_eval, prepare, search_method, slug, BlendOutcome, Budget, Choice, Grouping,
@@ -41,27 +42,26 @@ pub struct Task1Summary {
     pub seconds: f64,
 }
 
-fn log(message: impl AsRef<str>) {
-    eprintln!("[task1] {}", message.as_ref());
-}
-
 /// Runs Task 1 and writes `predictions.csv`, `report.md`, `metrics.json`, `oof.csv`, model
 /// files and plots into the output directory.
 pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
     let start = Instant::now();
     let out = OutDir::create(&config.out)?;
     let inputs = prepare(config)?;
-    log(format!(
-        "{} chart tracks ({} recordings), {} tracks to predict, {} folds ({})",
-        inputs.train.len(),
-        inputs.recordings,
-        inputs.eval.len(),
-        inputs.folds.len(),
-        match inputs.grouping {
-            Grouping::Recordings => "copies of a recording kept together",
-            Grouping::Plain => "plain shuffled",
-        }
-    ));
+    log(
+        "task1",
+        format!(
+            "{} chart tracks ({} recordings), {} tracks to predict, {} folds ({})",
+            inputs.train.len(),
+            inputs.recordings,
+            inputs.eval.len(),
+            inputs.folds.len(),
+            match inputs.grouping {
+                Grouping::Recordings => "copies of a recording kept together",
+                Grouping::Plain => "plain shuffled",
+            }
+        ),
+    );
     let sets = feature_sets();
     let mut results: Vec<MethodResult> = Vec::new();
     let mut blends: Vec<BlendOutcome> = Vec::new();
@@ -78,16 +78,19 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
                 &inputs,
                 config.progress,
             )?;
-            log(format!(
-                "{:>13} [{}]: CV MAE {:.4} ± {:.4} ({} candidates, {:.0} s) {}",
-                method.name(),
-                set.name,
-                result.scores.mae,
-                result.scores.mae_sd,
-                result.candidates,
-                result.seconds,
-                describe(&result.params)
-            ));
+            log(
+                "task1",
+                format!(
+                    "{:>13} [{}]: CV MAE {:.4} ± {:.4} ({} candidates, {:.0} s) {}",
+                    method.name(),
+                    set.name,
+                    result.scores.mae,
+                    result.scores.mae_sd,
+                    result.candidates,
+                    result.seconds,
+                    describe(&result.params)
+                ),
+            );
             oof.columns
                 .insert(oof_key(method.name(), &set.name), result.oof.clone());
             results.push(result);
@@ -98,10 +101,13 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
             .map(|r| (r.method.name().to_string(), &r.oof))
             .collect();
         let blend = blend_members(&set.name, &members, &inputs)?;
-        log(format!(
-            "        blend [{}]: CV MAE {:.4} (weights chosen on the other folds)",
-            set.name, blend.scores.mae
-        ));
+        log(
+            "task1",
+            format!(
+                "        blend [{}]: CV MAE {:.4} (weights chosen on the other folds)",
+                set.name, blend.scores.mae
+            ),
+        );
         oof.columns
             .insert(oof_key("blend", &set.name), blend.oof.clone());
         blends.push(blend);
@@ -158,10 +164,13 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         .cloned()
         .unwrap_or_else(|| per_set[0].clone());
     let fallback = per_set[0].clone();
-    log(format!(
-        "best: {} on {} (CV MAE {:.4}); audio-only fallback: {} (CV MAE {:.4})",
-        best.method, best.feature_set, best.cv_mae, fallback.method, fallback.cv_mae
-    ));
+    log(
+        "task1",
+        format!(
+            "best: {} on {} (CV MAE {:.4}); audio-only fallback: {} (CV MAE {:.4})",
+            best.method, best.feature_set, best.cv_mae, fallback.method, fallback.cv_mae
+        ),
+    );
 
     // Final fits on all training rows.
     let fit_choice = |choice: &Choice| -> Result<(FeatureSet, ModelFile), PipelineError> {
@@ -198,7 +207,7 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         };
         Ok((set.clone(), ModelFile::new(model, set.names(), "valence")))
     };
-    log("fitting the chosen models on all chart tracks");
+    log("task1", "fitting the chosen models on all chart tracks");
     let mut fitted = Vec::new();
     for choice in &per_set {
         let (set, model) = fit_choice(choice)?;
@@ -229,7 +238,7 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         })?;
         let distances = TwinDistances::measure(set, &set.matrix(&inputs.train)?, &inputs)?;
         let twins = NearTwins::find(&distances, &choice.method, &inputs, &model_oof)?;
-        log(twins.describe());
+        log("task1", twins.describe());
         near_twins.push(twins);
     }
     let mut predictions = predictions;
@@ -240,9 +249,10 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         &near_twins[best_index],
         &near_twins[0],
     );
-    log(format!(
-        "{from_twins} evaluation tracks take a near twin's valence"
-    ));
+    log(
+        "task1",
+        format!("{from_twins} evaluation tracks take a near twin's valence"),
+    );
     let ids: Vec<String> = inputs.eval.iter().map(|t| t.id.clone()).collect();
     write_predictions(&out.file("predictions.csv"), "valence", &ids, &predictions)?;
 
@@ -253,10 +263,10 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
     };
     let mut influences: Vec<Influence> = Vec::new();
     for set in &sets {
-        log(format!(
-            "explaining valence with the boosting model [{}]",
-            set.name
-        ));
+        log(
+            "task1",
+            format!("explaining valence with the boosting model [{}]", set.name),
+        );
         let x = set.matrix(&inputs.train)?;
         let Some(boosting) = results
             .iter()
@@ -303,11 +313,14 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         &influences,
         &summary,
     )?;
-    log(format!(
-        "done in {:.0} s; outputs in {}",
-        summary.seconds,
-        config.out.display()
-    ));
+    log(
+        "task1",
+        format!(
+            "done in {:.0} s; outputs in {}",
+            summary.seconds,
+            config.out.display()
+        ),
+    );
     Ok(summary)
 }
 

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::valence::RunConfig;
 
+use crate::log::log;
 use crate::valence::{
     apply_near_twins, blend_members, feature_sets, oof_key, plot_oof, prepare, slug, Budget,
     Grouping, NearTwins, OofTable, OutDir, PipelineError, TwinDistances,
@@ -95,10 +96,6 @@ struct NetworkChoice {
     /// The `nn` candidate's prediction of every evaluation track (NaN where the feature set
     /// lacks a column): the mean of the networks trained in cross-validation, folds × seeds.
     eval: Array1<f64>,
-}
-
-fn log(message: impl AsRef<str>) {
-    eprintln!("[task2] {}", message.as_ref());
 }
 
 fn mae(y: &Array1<f64>, predicted: &Array1<f64>) -> f64 {
@@ -202,12 +199,15 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     let out = OutDir::create(&config.run.out)?;
     let inputs = prepare(&config.run)?;
     let task1 = OofTable::read(&config.task1.join("oof.csv"), &inputs)?;
-    log(format!(
-        "{} chart tracks, {} folds; Task 1's out-of-fold predictions read from {}",
-        inputs.train.len(),
-        inputs.folds.len(),
-        config.task1.display()
-    ));
+    log(
+        "task2",
+        format!(
+            "{} chart tracks, {} folds; Task 1's out-of-fold predictions read from {}",
+            inputs.train.len(),
+            inputs.folds.len(),
+            config.task1.display()
+        ),
+    );
     let sets = feature_sets();
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut best_networks: Vec<NetworkChoice> = Vec::new();
@@ -225,15 +225,18 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
             .predicting(eval_x.clone());
         let result = search.run::<MlpRegressorParams, _>(&x, &inputs.y, &inputs.folds)?;
         let best = result.best();
-        log(format!(
-            "nn [{}]: CV MAE {:.4} ± {:.4} ({} candidates, {:.0} s) {}",
-            set.name,
-            best.scores.mae,
-            best.scores.mae_sd,
-            result.trials.len() + result.failed.len(),
-            result.seconds,
-            describe(&best.params)
-        ));
+        log(
+            "task2",
+            format!(
+                "nn [{}]: CV MAE {:.4} ± {:.4} ({} candidates, {:.0} s) {}",
+                set.name,
+                best.scores.mae,
+                best.scores.mae_sd,
+                result.trials.len() + result.failed.len(),
+                result.seconds,
+                describe(&best.params)
+            ),
+        );
         let leaderboard = result
             .trials
             .iter()
@@ -252,7 +255,7 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
             leaderboard,
             eval,
         });
-        log(format!(
+        log("task2", format!(
             "nn [{}]: {} seeds of the best configuration averaged: CV MAE {:.4} ± {:.4} (one network: {:.4})",
             set.name,
             ensemble.members.len(),
@@ -318,10 +321,13 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
                 &[("nn".into(), &best_oof), (partner_name, partner)],
                 &inputs,
             )?;
-            log(format!(
-                "{name} [{}]: CV MAE {:.4} (nn weight {:.2})",
-                set.name, blend.scores.mae, blend.weights[0].1
-            ));
+            log(
+                "task2",
+                format!(
+                    "{name} [{}]: CV MAE {:.4} (nn weight {:.2})",
+                    set.name, blend.scores.mae, blend.weights[0].1
+                ),
+            );
             candidates.push(Candidate {
                 name: name.into(),
                 feature_set: set.name.clone(),
@@ -380,14 +386,17 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
         .min_by(|a, b| a.scores.mae.total_cmp(&b.scores.mae))
         .cloned()
         .unwrap_or_else(|| best.clone());
-    log(format!(
-        "best: {} on {} (CV MAE {:.4}), so the best results come {answer} neural networks",
-        best.name, best.feature_set, best.scores.mae
-    ));
+    log(
+        "task2",
+        format!(
+            "best: {} on {} (CV MAE {:.4}), so the best results come {answer} neural networks",
+            best.name, best.feature_set, best.scores.mae
+        ),
+    );
 
     // Predictions: the winner on its feature set; tracks it cannot cover use the best
     // audio-only candidate.
-    log("predicting the evaluation tracks");
+    log("task2", "predicting the evaluation tracks");
     let mut predictions = vec![f64::NAN; inputs.eval.len()];
     let mut fallback_ids = Vec::new();
     let best_set = sets
@@ -436,10 +445,11 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
         &best_twins,
         &fallback_twins,
     );
-    log(best_twins.describe());
-    log(format!(
-        "{from_twins} evaluation tracks take a near twin's valence"
-    ));
+    log("task2", best_twins.describe());
+    log(
+        "task2",
+        format!("{from_twins} evaluation tracks take a near twin's valence"),
+    );
     let network_twins = candidates
         .iter()
         .filter(|c| c.name == "nn")
@@ -473,11 +483,14 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
         &ensembles,
         &summary,
     )?;
-    log(format!(
-        "done in {:.0} s; outputs in {}",
-        summary.seconds,
-        config.run.out.display()
-    ));
+    log(
+        "task2",
+        format!(
+            "done in {:.0} s; outputs in {}",
+            summary.seconds,
+            config.run.out.display()
+        ),
+    );
     Ok(summary)
 }
 

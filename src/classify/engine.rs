@@ -21,6 +21,7 @@ use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 
 use crate::classify::network::{FittedNetwork, Network};
+use crate::log::log;
 
 /// The share of the data in the test part of a split, and of the training part held out.
 pub const TEST_FRACTION: f64 = 0.2;
@@ -363,10 +364,6 @@ pub struct CvRun {
     pub seconds: f64,
 }
 
-fn log(message: impl AsRef<str>) {
-    eprintln!("[classify] {}", message.as_ref());
-}
-
 /// Stratified k-fold cross-validation of every model, then their blend, its weights chosen for
 /// each fold on the other folds only.
 pub fn run_cv(
@@ -388,15 +385,18 @@ pub fn run_cv(
     let mut oof = Vec::new();
     for model in models {
         let outcome = model.reseeded(seed).cross_validate(problem, &folds)?;
-        log(format!(
-            "{} {}-fold CV {}: accuracy {:.4} ± {:.4} ({:.1} s)",
-            problem.name,
-            k,
-            model.name(),
-            outcome.mean.accuracy,
-            outcome.accuracy_sd,
-            outcome.seconds
-        ));
+        log(
+            "classify",
+            format!(
+                "{} {}-fold CV {}: accuracy {:.4} ± {:.4} ({:.1} s)",
+                problem.name,
+                k,
+                model.name(),
+                outcome.mean.accuracy,
+                outcome.accuracy_sd,
+                outcome.seconds
+            ),
+        );
         runs.push(ModelRun::new(model.name(), outcome.folds.clone()));
         oof.push((model.name().to_string(), outcome.oof));
     }
@@ -412,10 +412,13 @@ pub fn run_cv(
         .filter(|(_, w)| **w > 0.0)
         .map(|((name, _), w)| (name.clone(), *w))
         .collect();
-    log(format!(
-        "{} {}-fold CV blend {:?}: accuracy {:.4}",
-        problem.name, k, blend_members, outcome.mean.accuracy
-    ));
+    log(
+        "classify",
+        format!(
+            "{} {}-fold CV blend {:?}: accuracy {:.4}",
+            problem.name, k, blend_members, outcome.mean.accuracy
+        ),
+    );
     runs.push(ModelRun::new(BLEND, outcome.folds.clone()));
     oof.push((BLEND.to_string(), outcome.oof));
     Ok(CvRun {
@@ -620,16 +623,19 @@ pub fn run_split(
         .map(|(name, parts)| ModelRun::new(&name, parts))
         .collect();
     for run in &runs {
-        log(format!(
-            "{} split ×{} {}: accuracy {:.4} ± {:.4} (seed {}: {:.4})",
-            problem.name,
-            seeds.len(),
-            run.name,
-            run.mean.accuracy,
-            run.accuracy_sd,
-            seeds[0],
-            run.parts[0].accuracy
-        ));
+        log(
+            "classify",
+            format!(
+                "{} split ×{} {}: accuracy {:.4} ± {:.4} (seed {}: {:.4})",
+                problem.name,
+                seeds.len(),
+                run.name,
+                run.mean.accuracy,
+                run.accuracy_sd,
+                seeds[0],
+                run.parts[0].accuracy
+            ),
+        );
     }
     Ok(SplitRun {
         seeds: seeds.to_vec(),

@@ -19,6 +19,7 @@ use crate::classify::engine::{
     VALIDATION_FRACTION,
 };
 use crate::classify::network::Network;
+use crate::log::log;
 
 /// How an experiment's headline accuracy is estimated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,10 +226,6 @@ impl ExperimentOutcome {
     }
 }
 
-fn log(message: impl AsRef<str>) {
-    eprintln!("[classify] {}", message.as_ref());
-}
-
 fn model_error(context: &str) -> impl Fn(String) -> EvalError + '_ {
     move |message| EvalError::Model {
         context: context.to_string(),
@@ -277,14 +274,17 @@ pub fn run(experiment: &Experiment) -> Result<ExperimentOutcome, EvalError> {
     let problem = &experiment.problem;
     let seed = experiment.seed;
     let labels: Vec<usize> = problem.y.to_vec();
-    log(format!(
-        "{}: {} rows, {} classes {:?}, {} features",
-        problem.name,
-        problem.y.len(),
-        problem.n_classes(),
-        problem.class_counts(),
-        problem.feature_names.len()
-    ));
+    log(
+        "classify",
+        format!(
+            "{}: {} rows, {} classes {:?}, {} features",
+            problem.name,
+            problem.y.len(),
+            problem.n_classes(),
+            problem.class_counts(),
+            problem.feature_names.len()
+        ),
+    );
     let describe = |name: &str| {
         experiment
             .models
@@ -566,15 +566,18 @@ pub fn run(experiment: &Experiment) -> Result<ExperimentOutcome, EvalError> {
         best,
         models,
     };
-    log(format!(
-        "{}: best {} accuracy {:.4} ({:.0} s)",
-        outcome.name,
-        outcome.best,
-        outcome
-            .best_summary()
-            .map_or(f64::NAN, |m| m.protocol.mean.accuracy),
-        outcome.seconds
-    ));
+    log(
+        "classify",
+        format!(
+            "{}: best {} accuracy {:.4} ({:.0} s)",
+            outcome.name,
+            outcome.best,
+            outcome
+                .best_summary()
+                .map_or(f64::NAN, |m| m.protocol.mean.accuracy),
+            outcome.seconds
+        ),
+    );
     Ok(outcome)
 }
 
