@@ -146,6 +146,10 @@ pub type ParamSet = BTreeMap<String, Value>;
 pub struct SearchSpace {
     /// Hyperparameters in declaration order.
     pub params: Vec<(String, Domain)>,
+    /// Settings the learner's `from_params` also accepts but that no search varies (a seed, a
+    /// row cap): they are set by overriding, and never drawn, so declaring them changes no draw.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<String>,
 }
 
 impl SearchSpace {
@@ -173,6 +177,38 @@ impl SearchSpace {
         self.params
             .push((name.into(), Domain::Float { low, high, log }));
         self
+    }
+
+    /// Declares a setting: a name `from_params` accepts that no search draws.
+    pub fn setting(mut self, name: &str) -> Self {
+        self.settings.push(name.into());
+        self
+    }
+
+    /// Every name `from_params` accepts: the searched hyperparameters, then the settings.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.params
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .chain(self.settings.iter().map(String::as_str))
+    }
+
+    /// Checks that every name in `params` is declared here; an unknown name is an error that
+    /// lists the known ones (a misspelt name must not fall back to a default silently).
+    pub fn check_names(&self, params: &ParamSet) -> Result<(), ParamError> {
+        match params
+            .keys()
+            .find(|name| !self.names().any(|known| known == name.as_str()))
+        {
+            None => Ok(()),
+            Some(unknown) => Err(ParamError {
+                name: unknown.clone(),
+                problem: format!(
+                    "not a parameter of this learner; known: {}",
+                    self.names().collect::<Vec<_>>().join(", ")
+                ),
+            }),
+        }
     }
 
     /// Every combination of `grid_points` values per numeric domain (all values of a choice).
@@ -295,7 +331,9 @@ pub trait Tunable: Sized {
     type Error: std::error::Error + Send + Sync + 'static;
     /// The space searched by default.
     fn search_space() -> SearchSpace;
-    /// The learner configured by `params`; names absent from `params` keep their defaults.
+    /// The learner configured by `params`; names absent from `params` keep their defaults, and a
+    /// name that [`Tunable::search_space`] does not declare is an error
+    /// ([`SearchSpace::check_names`]).
     fn from_params(params: &ParamSet) -> Result<Self, Self::Error>;
 }
 
@@ -303,6 +341,33 @@ pub trait Tunable: Sized {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn check_names_accepts_declared_names_and_settings_and_lists_the_known_on_a_typo() {
+        let space = SearchSpace::new().int("k", 1, 3, false).setting("seed");
+        let mut params = ParamSet::new();
+        params.insert("k".into(), Value::Int(2));
+        params.insert("seed".into(), Value::Int(7));
+        assert!(space.check_names(&params).is_ok());
+        params.insert("kk".into(), Value::Int(2));
+        let error = space.check_names(&params).unwrap_err();
+        assert_eq!(error.name, "kk");
+        assert!(
+            error.problem.contains("known: k, seed"),
+            "{}",
+            error.problem
+        );
+    }
+
+    #[test]
+    fn settings_are_never_drawn_or_gridded() {
+        let plain = SearchSpace::new().int("k", 1, 9, false);
+        let with_setting = plain.clone().setting("seed");
+        let draw =
+            |space: &SearchSpace| space.sample(5, &mut rand_chacha::ChaCha8Rng::seed_from_u64(3));
+        assert_eq!(draw(&plain), draw(&with_setting));
+        assert_eq!(plain.grid(3), with_setting.grid(3));
+    }
 
     #[test]
     fn grid_is_the_cartesian_product() {
