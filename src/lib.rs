@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// The pipelines are stages that each read in a screen (docs/ARCHITECTURE.md).
+#![warn(clippy::too_many_lines)]
 
 pub use classic_models;
 pub use dataset;
