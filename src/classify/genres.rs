@@ -161,3 +161,21 @@ pub fn predict(
     }
     Ok(blocks)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_genre_experiment_flag_names_one_of_the_four_files() {
+        assert_eq!(parse_set("genre7").unwrap(), GenreSet::Seven);
+        assert_eq!(parse_set("activity4").unwrap(), GenreSet::Moods);
+        for name in ["moods", "genre4", ""] {
+            let message = parse_set(name).unwrap_err().to_string();
+            assert!(
+                message.contains("genre3, genre5, genre7, activity4"),
+                "{message}"
+            );
+        }
+    }
+}

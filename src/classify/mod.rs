@@ -3,13 +3,13 @@
 //! networks of `neural-models`, fitted with linfa's `Fit` and scored through
 //! `evaluation::classification`.
 //!
-//! [`identity`] names the learners, candidates and experiments; [`lineup`] holds the learners
-//! and their settings; [`engine`] runs the protocols (cross-validation, splits over seeds, the
-//! blend); [`experiment`] takes one experiment through its stages to an outcome; [`report`] is
-//! the schema of `metrics.json` and `details.json`, which [`output`] writes with `report.md`
-//! and the plots; [`saved`] saves and reloads trained models and formats predictions. The
-//! family drivers ([`moods`], [`genres`], [`popularity`], [`hits`]) build their experiments
-//! from the data and run them.
+//! [`identity`] names the learners, candidates and experiments; [`lineup`](mod@lineup) holds
+//! the learners and their settings; [`engine`] runs the protocols (cross-validation, splits
+//! over seeds, the blend); [`experiment`] takes one experiment through its stages to an
+//! outcome; [`report`] is the schema of `metrics.json` and `details.json`, which [`output`]
+//! writes with `report.md` and the plots; [`saved`] saves and reloads trained models and
+//! formats predictions. The family drivers ([`moods`], [`genres`], [`popularity`], [`hits`])
+//! build their experiments from the data and run them.
 
 pub mod curves;
 pub mod engine;

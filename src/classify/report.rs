@@ -11,6 +11,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::identity::{Candidate, ExperimentId, Learner};
 
+/// Writes a map keyed by names in the alphabetical order of the names, as `metrics.json` has
+/// always listed its experiments and models.
+fn by_name<K: std::fmt::Display, V: Serialize, S: serde::Serializer>(
+    map: &BTreeMap<K, V>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let named: BTreeMap<String, &V> = map.iter().map(|(k, v)| (k.to_string(), v)).collect();
+    named.serialize(serializer)
+}
+
 /// Scores of one candidate under a protocol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelRun {
@@ -164,15 +174,16 @@ impl Scores {
     }
 }
 
-/// The best candidate of an experiment and its scores.
+/// The best candidate of an experiment and its scores (fields in the file's alphabetical
+/// order, which `metrics.json` has always had).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BestScores {
-    /// The candidate.
-    pub model: Candidate,
     /// Its accuracy.
     pub accuracy: Option<f64>,
     /// Its macro-F1.
     pub macro_f1: Option<f64>,
+    /// The candidate.
+    pub model: Candidate,
     /// Its ROC AUC.
     pub roc_auc: Option<f64>,
 }
@@ -182,7 +193,8 @@ pub struct BestScores {
 pub struct ExperimentMetrics {
     /// The best candidate and its scores.
     pub best: BestScores,
-    /// Every candidate's scores.
+    /// Every candidate's scores (written in the alphabetical order of their names).
+    #[serde(serialize_with = "by_name")]
     pub models: BTreeMap<Candidate, Scores>,
 }
 
@@ -212,7 +224,8 @@ impl ExperimentMetrics {
 /// whose [`ExperimentId::in_metrics`] holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
-    /// The experiments.
+    /// The experiments (written in the alphabetical order of their names).
+    #[serde(serialize_with = "by_name")]
     pub experiments: BTreeMap<ExperimentId, ExperimentMetrics>,
 }
 
@@ -226,5 +239,96 @@ impl Metrics {
                 .map(|r| (r.name, ExperimentMetrics::of(r)))
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(name: ExperimentId) -> ExperimentReport {
+        let scores = |accuracy| ClassScores {
+            accuracy,
+            macro_f1: 0.5,
+            roc_auc: f64::NAN,
+            log_loss: 1.0,
+        };
+        let summary = |candidate: Candidate, accuracy| ModelSummary {
+            name: candidate,
+            settings: String::new(),
+            protocol: ModelRun::new(candidate, vec![scores(accuracy)]),
+            published_seed: None,
+            cv: None,
+        };
+        ExperimentReport {
+            name,
+            title: "t".into(),
+            classes: vec!["a".into(), "b".into()],
+            class_counts: vec![3, 1],
+            feature_names: vec!["x".into()],
+            protocol: "p".into(),
+            models: vec![
+                summary(Learner::Knn.into(), 0.75),
+                summary(Candidate::Blend, 0.5),
+            ],
+            best: Learner::Knn.into(),
+            best_classic: Some(Learner::Knn),
+            blend: "knn × 1.00".into(),
+            majority_baseline: 0.75,
+            published: None,
+            target: Some(0.8),
+            confusion: vec![vec![3, 0], vec![1, 0]],
+            confusion_source: "s".into(),
+            importance: Vec::new(),
+            importance_source: "s".into(),
+            network: NetworkCurves::default(),
+            notes: Vec::new(),
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn metrics_keep_the_keys_readers_use_and_leave_out_the_decades() {
+        let reports = [
+            report(ExperimentId::Hits),
+            report(ExperimentId::HitsOfDecade(1960)),
+        ];
+        let json = serde_json::to_value(Metrics::of(&reports)).unwrap();
+        let experiments = json["experiments"].as_object().unwrap();
+        assert_eq!(experiments.keys().collect::<Vec<_>>(), ["hits"]);
+        let hits = &experiments["hits"];
+        assert_eq!(hits["best"]["accuracy"], 0.75);
+        assert_eq!(hits["best"]["model"], "knn");
+        // A score that is not a number is null.
+        assert!(hits["best"]["roc_auc"].is_null());
+        assert_eq!(hits["models"]["blend"]["accuracy"], 0.5);
+    }
+
+    #[test]
+    fn metrics_and_details_read_back_as_written() {
+        let reports = vec![report(ExperimentId::Moods), report(ExperimentId::Genre5)];
+        let metrics = Metrics::of(&reports);
+        let text = serde_json::to_string(&metrics).unwrap();
+        assert_eq!(serde_json::from_str::<Metrics>(&text).unwrap(), metrics);
+        // Maps are written in the alphabetical order of their names.
+        assert!(
+            text.find("genre5").unwrap() < text.find("moods").unwrap(),
+            "{text}"
+        );
+        let models = &text[text.find("\"models\"").unwrap()..];
+        assert!(models.find("\"blend\"").unwrap() < models.find("\"knn\"").unwrap());
+        let mut details = Details {
+            experiments: reports,
+        };
+        // NaN does not survive JSON: a report's scores are finite or its ROC AUC is absent.
+        for report in &mut details.experiments {
+            for model in &mut report.models {
+                model.protocol.mean.roc_auc = 0.5;
+                model.protocol.parts[0].roc_auc = 0.5;
+            }
+        }
+        let text = serde_json::to_string(&details).unwrap();
+        assert!(text.starts_with('['), "details.json is an array");
+        assert_eq!(serde_json::from_str::<Details>(&text).unwrap(), details);
     }
 }

@@ -361,3 +361,57 @@ pub fn predict_lines(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages of an error and of every cause below it.
+    fn chain(error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(inner) = cause {
+            text.push_str(" / ");
+            text.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_manifest_naming_an_unknown_model_is_an_error_listing_the_known_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST);
+        let manifest = r#"{"format": "spotify-ml/classifier", "version": 1,
+            "experiment": "genre3", "model": "forest", "classes": [], "feature_names": [],
+            "members": []}"#;
+        std::fs::write(&path, manifest).unwrap();
+        let error = SavedClassifier::load(dir.path()).unwrap_err();
+        assert!(matches!(error, SavedError::File { .. }), "{error:?}");
+        let text = chain(&error);
+        assert!(text.contains("classifier.json"), "{text}");
+        assert!(
+            text.contains("random_forest, logistic, knn, network, blend"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_foreign_manifest_says_what_it_is_and_what_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = r#"{"format": "other", "version": 7, "experiment": "moods",
+            "model": "knn", "classes": [], "feature_names": [], "members": []}"#;
+        std::fs::write(dir.path().join(MANIFEST), manifest).unwrap();
+        let text = SavedClassifier::load(dir.path()).unwrap_err().to_string();
+        assert!(text.contains("\"other\" version 7"), "{text}");
+        assert!(text.contains("spotify-ml/classifier version 1"), "{text}");
+    }
+
+    #[test]
+    fn a_missing_manifest_keeps_the_systems_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = SavedClassifier::load(&dir.path().join("none")).unwrap_err();
+        assert!(matches!(error, SavedError::Missing { .. }));
+        assert!(std::error::Error::source(&error).is_some());
+    }
+}
