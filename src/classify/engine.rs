@@ -255,6 +255,7 @@ fn fit_seeds(
                 ),
             )
         })
+        // Every fit runs; the first failure in task order is the one reported.
         .collect::<Vec<_>>()
         .into_iter()
         .collect()
