@@ -22,8 +22,8 @@ struct Args {
     #[arg(long, default_value = "out/genres")]
     out: PathBuf,
     /// Which experiments predict: genre3, genre5, genre7, activity4 (default: all four).
-    #[arg(long)]
-    experiment: Vec<String>,
+    #[arg(long, value_parser = genres::parse_set)]
+    experiment: Vec<GenreSet>,
     /// Features of the ids to predict, laid out like the playlist files (default: each
     /// experiment's own file).
     #[arg(long)]
@@ -37,16 +37,7 @@ fn main() -> anyhow::Result<()> {
         let sets: Vec<GenreSet> = if args.experiment.is_empty() {
             GenreSet::ALL.to_vec()
         } else {
-            args.experiment
-                .iter()
-                .map(|name| {
-                    genres::set_of(name).ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "unknown experiment {name:?}: use genre3, genre5, genre7 or activity4"
-                        )
-                    })
-                })
-                .collect::<anyhow::Result<_>>()?
+            args.experiment.clone()
         };
         for (name, lines) in genres::predict(
             &config,
@@ -62,13 +53,12 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     for outcome in genres::run(&config)? {
+        let report = &outcome.report;
         println!(
             "{}: best {} accuracy {:.4} (mean over seeds); report in {}",
-            outcome.name,
-            outcome.best,
-            outcome
-                .best_summary()
-                .map_or(f64::NAN, |m| m.protocol.mean.accuracy),
+            report.name,
+            report.best,
+            report.best_summary().protocol.mean.accuracy,
             args.out.join("report.md").display()
         );
     }

@@ -35,13 +35,11 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     for outcome in hits::run(&config)? {
-        let best = outcome.best_summary().map(|m| m.protocol.mean);
+        let report = &outcome.report;
+        let best = report.best_summary().protocol.mean;
         println!(
             "{}: best {} accuracy {:.4}, ROC AUC {:.4}",
-            outcome.name,
-            outcome.best,
-            best.map_or(f64::NAN, |b| b.accuracy),
-            best.map_or(f64::NAN, |b| b.roc_auc)
+            report.name, report.best, best.accuracy, best.roc_auc
         );
     }
     println!("report in {}", args.out.join("report.md").display());

@@ -34,13 +34,12 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     for outcome in moods::run(&config)? {
+        let report = &outcome.report;
         println!(
             "{}: best {} accuracy {:.4}; report in {}",
-            outcome.name,
-            outcome.best,
-            outcome
-                .best_summary()
-                .map_or(f64::NAN, |m| m.protocol.mean.accuracy),
+            report.name,
+            report.best,
+            report.best_summary().protocol.mean.accuracy,
             args.out.join("report.md").display()
         );
     }

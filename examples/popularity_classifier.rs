@@ -35,14 +35,13 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     for outcome in popularity::run(&config)? {
+        let report = &outcome.report;
         println!(
             "{}: best {} accuracy {:.4} (majority baseline {:.4}); model in {}, report in {}",
-            outcome.name,
-            outcome.best,
-            outcome
-                .best_summary()
-                .map_or(f64::NAN, |m| m.protocol.mean.accuracy),
-            outcome.majority_baseline,
+            report.name,
+            report.best,
+            report.best_summary().protocol.mean.accuracy,
+            report.majority_baseline,
             args.out.join("model").display(),
             args.out.join("report.md").display()
         );

@@ -122,8 +122,42 @@ pub trait QuartileModel: Send + Sync {
 
     /// The probability of each class of [`QUARTILES`], in that order; they sum to 1.
     ///
-    /// Fails with a message naming the field when the song is out of range or its genre unknown.
-    fn predict_proba(&self, song: &SongInput) -> Result<[f64; 4], String>;
+    /// Fails naming the field when the song is out of range or its genre unknown
+    /// ([`SongError::field`]).
+    fn predict_proba(&self, song: &SongInput) -> Result<[f64; 4], SongError>;
+}
+
+/// Why a popularity model gave no probabilities for a song.
+#[derive(Debug, thiserror::Error)]
+pub enum SongError {
+    /// A numeric field is outside its range.
+    #[error(transparent)]
+    OutOfRange(#[from] FieldError),
+    /// The genre is not one the model was trained on.
+    #[error("`genre` = {genre:?} is not one of the genres the model knows: {}", known.join(", "))]
+    UnknownGenre {
+        /// The genre given.
+        genre: String,
+        /// The genres the model knows.
+        known: Vec<String>,
+    },
+    /// The model failed on the song's row.
+    #[error("the popularity model could not predict the song")]
+    Model(#[source] Box<PredictorError>),
+    /// The model's probabilities do not sum to a positive finite number.
+    #[error("the model gave no valid probabilities")]
+    NoProbabilities,
+}
+
+impl SongError {
+    /// The field at fault, when one is: a numeric field's name, or `genre`.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            SongError::OutOfRange(error) => Some(error.field),
+            SongError::UnknownGenre { .. } => Some("genre"),
+            SongError::Model(_) | SongError::NoProbabilities => None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,12 +168,16 @@ use std::path::{Path, PathBuf};
 
 use classic_models::{BoostingClassifierParams, ClassifierFile, FittedClassifier};
 use dataset::load::popularity::{self as popularity_data, popularity_class, PopularityTrack};
-use dataset::{DataDir, Strictness};
-use evaluation::classification::{holdout, select_proba_weights, PredictProba};
+use dataset::{DataDir, DatasetError, Strictness};
+use evaluation::classification::{accuracy, argmax_rows, holdout, select_proba_weights};
+use evaluation::EvalError;
 use linfa::traits::Fit;
 use linfa::DatasetBase;
 use ndarray::{Array1, Array2, Axis};
 
+use crate::classify::error::{probabilities, LearnerError, MissingValue};
+use crate::classify::identity::{Candidate, Learner};
+use crate::classify::saved::{one_row, FileProblem};
 use crate::classify::{FittedNetwork, Network};
 
 /// Where `popularity_classifier` saves the model it trains, relative to the working directory
@@ -191,11 +229,14 @@ impl SongInput {
     }
 
     /// The song of a row of the popularity data; a missing artist popularity becomes `imputed`.
-    /// Fails when the row lacks an audio feature the model needs.
-    pub fn from_track(track: &PopularityTrack, imputed: f64) -> Result<SongInput, String> {
+    /// Fails when the row lacks an audio feature the model needs, or its genre.
+    pub fn from_track(track: &PopularityTrack, imputed: f64) -> Result<SongInput, MissingValue> {
         let f = &track.track.features;
-        let need = |value: Option<f64>, name: &str| {
-            value.ok_or_else(|| format!("track {} has no `{name}`", track.track.id))
+        let need = |value: Option<f64>, field: &'static str| {
+            value.ok_or_else(|| MissingValue {
+                id: track.track.id.clone(),
+                field,
+            })
         };
         Ok(SongInput {
             danceability: f.danceability,
@@ -211,29 +252,35 @@ impl SongInput {
             tempo: f.tempo,
             duration_ms: need(f.duration_ms.map(|d| d as f64), "duration_ms")?,
             artist_popularity: track.artist_popularity.unwrap_or(imputed),
-            genre: track
-                .track
-                .labels
-                .genre
-                .clone()
-                .ok_or_else(|| format!("track {} has no genre", track.track.id))?,
+            genre: need_genre(track)?,
         })
     }
 }
 
+fn need_genre(track: &PopularityTrack) -> Result<String, MissingValue> {
+    track
+        .track
+        .labels
+        .genre
+        .clone()
+        .ok_or_else(|| MissingValue {
+            id: track.track.id.clone(),
+            field: "genre",
+        })
+}
+
 /// One model row of a song: its numeric fields, the missing-artist flag and the genre one-hot.
-/// An unknown genre is an error naming the `genre` field.
+/// An unknown genre is [`SongError::UnknownGenre`].
 pub fn design_row(
     song: &SongInput,
     artist_missing: bool,
     genres: &[String],
-) -> Result<Vec<f64>, String> {
+) -> Result<Vec<f64>, SongError> {
     let Some(genre) = genres.iter().position(|g| *g == song.genre) else {
-        return Err(format!(
-            "`genre` = {:?} is not one of the genres the model knows: {}",
-            song.genre,
-            genres.join(", ")
-        ));
+        return Err(SongError::UnknownGenre {
+            genre: song.genre.clone(),
+            known: genres.to_vec(),
+        });
     };
     let mut row: Vec<f64> = song.numeric_fields().iter().map(|f| f.1).collect();
     row.push(if artist_missing { 1.0 } else { 0.0 });
@@ -261,10 +308,24 @@ pub struct PopularityData {
     pub file_rows: usize,
 }
 
+/// Why the popularity data could not be loaded or encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum PopularityDataError {
+    /// A file could not be read, or a row is invalid.
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    /// A track lacks a value the model needs.
+    #[error(transparent)]
+    MissingValue(#[from] MissingValue),
+    /// A track's genre is not one of the data set's genres.
+    #[error(transparent)]
+    Song(#[from] SongError),
+}
+
 impl PopularityData {
     /// Loads, joins and encodes the popularity data (strict: a bad row is an error).
-    pub fn load(dir: &DataDir) -> Result<PopularityData, String> {
-        let loaded = popularity_data::load(dir, Strictness::Strict).map_err(|e| e.to_string())?;
+    pub fn load(dir: &DataDir) -> Result<PopularityData, PopularityDataError> {
+        let loaded = popularity_data::load(dir, Strictness::Strict)?;
         let file_rows = loaded.rows.len();
         PopularityData::from_rows(popularity_data::unique_tracks(loaded.rows), file_rows)
     }
@@ -273,7 +334,7 @@ impl PopularityData {
     pub fn from_rows(
         tracks: Vec<PopularityTrack>,
         file_rows: usize,
-    ) -> Result<PopularityData, String> {
+    ) -> Result<PopularityData, PopularityDataError> {
         let genres: Vec<String> = popularity_data::GENRES
             .iter()
             .map(|g| g.to_string())
@@ -291,16 +352,16 @@ impl PopularityData {
                 track.artist_popularity.is_none(),
                 &genres,
             )?);
-            let popularity = track
-                .track
-                .labels
-                .popularity
-                .ok_or_else(|| format!("track {} has no popularity", track.track.id))?;
+            let popularity = track.track.labels.popularity.ok_or_else(|| MissingValue {
+                id: track.track.id.clone(),
+                field: "track_popularity",
+            })?;
             y.push(popularity_class(popularity));
             artist_known.push(track.artist_popularity.is_some());
         }
         let width = feature_names(&genres).len();
-        let x = Array2::from_shape_vec((tracks.len(), width), values).map_err(|e| e.to_string())?;
+        let x = Array2::from_shape_vec((tracks.len(), width), values)
+            .expect("every design row has one value per feature name");
         Ok(PopularityData {
             tracks,
             genres,
@@ -372,28 +433,85 @@ pub fn network_params(quick: bool, seed: u64) -> Network {
     }
 }
 
-/// Errors of saving and loading a [`PopularityPredictor`].
+/// Errors of training, saving, loading and running a [`PopularityPredictor`].
 #[derive(Debug, thiserror::Error)]
 pub enum PredictorError {
-    /// The model directory or one of its files is missing.
-    #[error("{path}: no popularity model here ({message}); train one with `cargo run --release --example popularity_classifier -- --out out/popularity` (it saves to {DEFAULT_MODEL_DIR})")]
+    /// The model directory or its manifest is missing.
+    #[error("{path}: no popularity model here; train one with `cargo run --release --example popularity_classifier -- --out out/popularity` (it saves to {DEFAULT_MODEL_DIR})")]
     Missing {
-        /// The missing file or directory.
+        /// The missing manifest.
         path: PathBuf,
-        /// The system's message.
-        message: String,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file the manifest lists is missing.
+    #[error("{path}: the manifest lists it but the file is missing; train the model again with `cargo run --release --example popularity_classifier`")]
+    MissingMember {
+        /// The missing file.
+        path: PathBuf,
     },
     /// A file is damaged, foreign or of another version.
-    #[error("{path}: {message}")]
+    #[error("{path}: {problem}")]
     Corrupt {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        message: String,
+        #[source]
+        problem: Box<FileProblem>,
     },
-    /// Training or predicting failed.
-    #[error("{0}")]
-    Model(String),
+    /// A file could not be written.
+    #[error("{path}: {problem}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        problem: Box<FileProblem>,
+    },
+    /// A member failed to fit or predict.
+    #[error("the popularity model's {learner} failed")]
+    Learner {
+        /// The member.
+        learner: Learner,
+        /// What failed.
+        #[source]
+        source: Box<LearnerError>,
+    },
+    /// Scoring the held-out rows or choosing the blend's weight on them failed.
+    #[error("the popularity model could not be scored on its held-out rows")]
+    HeldOut(#[source] EvalError),
+    /// The rows have the wrong number of columns.
+    #[error("the model takes {expected} columns but got {found}")]
+    Width {
+        /// Columns the model takes.
+        expected: usize,
+        /// Columns given.
+        found: usize,
+    },
+}
+
+impl PredictorError {
+    fn learner<E: Into<LearnerError>>(learner: Learner) -> impl FnOnce(E) -> PredictorError {
+        move |error| PredictorError::Learner {
+            learner,
+            source: Box::new(error.into()),
+        }
+    }
+
+    fn corrupt(path: &Path) -> impl Fn(FileProblem) -> PredictorError + '_ {
+        move |problem| PredictorError::Corrupt {
+            path: path.to_path_buf(),
+            problem: Box::new(problem),
+        }
+    }
+
+    fn write(path: &Path) -> impl Fn(FileProblem) -> PredictorError + '_ {
+        move |problem| PredictorError::Write {
+            path: path.to_path_buf(),
+            problem: Box::new(problem),
+        }
+    }
 }
 
 /// The manifest of a saved predictor.
@@ -412,6 +530,29 @@ struct Manifest {
     weights: [f64; 2],
     /// Rows the model was fitted on (held-out rows included).
     training_rows: usize,
+}
+
+impl Manifest {
+    /// Checks a manifest read from `path` against this build.
+    fn check(&self, path: &Path) -> Result<(), PredictorError> {
+        let corrupt = PredictorError::corrupt(path);
+        if self.format != PREDICTOR_FORMAT || self.version != PREDICTOR_VERSION {
+            return Err(corrupt(FileProblem::Foreign {
+                format: self.format.clone(),
+                version: self.version,
+                expected_format: PREDICTOR_FORMAT,
+                expected_version: PREDICTOR_VERSION,
+            }));
+        }
+        if self.feature_names != feature_names(&self.genres)
+            || self.classes.len() != QUARTILES.len()
+        {
+            return Err(corrupt(FileProblem::Mismatch(
+                "the manifest's columns or classes are not those of this build",
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A trained popularity-quartile model: boosted trees, a network, or their blend. It is what
@@ -452,8 +593,53 @@ impl std::fmt::Debug for PopularityPredictor {
 pub struct TrainedPredictor {
     /// The predictor.
     pub predictor: PopularityPredictor,
-    /// Held-out accuracy of the boosted trees, the network and the predictor, where fitted.
-    pub holdout_accuracy: Vec<(String, f64)>,
+    /// Held-out accuracy of the boosted trees, the network and the blend, where fitted.
+    pub holdout_accuracy: Vec<(Candidate, f64)>,
+}
+
+/// The rows a predictor trains on, and the seeded 20% of them held out for early stopping and
+/// the blend weight.
+struct TrainingRows {
+    train: DatasetBase<Array2<f64>, Array1<usize>>,
+    held_x: Array2<f64>,
+    held_y: Vec<usize>,
+}
+
+impl TrainingRows {
+    fn new(data: &PopularityData, rows: &[usize], seed: u64) -> TrainingRows {
+        let x = data.x.select(Axis(0), rows);
+        let y = data.y.select(Axis(0), rows);
+        let held = holdout(rows.len(), 0.2, seed);
+        TrainingRows {
+            held_x: x.select(Axis(0), &held.validation),
+            held_y: held.validation.iter().map(|&r| y[r]).collect(),
+            train: DatasetBase::new(x, y),
+        }
+    }
+
+    /// Accuracy of probabilities of the held-out rows.
+    fn score(&self, p: &Array2<f64>) -> Result<f64, PredictorError> {
+        accuracy(&self.held_y, &argmax_rows(p.view())).map_err(PredictorError::HeldOut)
+    }
+}
+
+/// The blend's weights of the boosted trees and the network: chosen on the held-out rows when
+/// both are fitted, else all on the one that is.
+fn blend_weights(
+    rows: &TrainingRows,
+    boosting: Option<&Array2<f64>>,
+    network: Option<&Array2<f64>>,
+) -> Result<[f64; 2], PredictorError> {
+    Ok(match (boosting, network) {
+        (Some(b), Some(n)) => {
+            let truth = Array1::from(rows.held_y.clone());
+            let all: Vec<usize> = (0..rows.held_y.len()).collect();
+            let w = select_proba_weights(&[b, n], &truth, &all).map_err(PredictorError::HeldOut)?;
+            [w[0], w[1]]
+        }
+        (Some(_), None) => [1.0, 0.0],
+        _ => [0.0, 1.0],
+    })
 }
 
 impl PopularityPredictor {
@@ -465,68 +651,50 @@ impl PopularityPredictor {
         rows: &[usize],
         config: &PredictorConfig,
     ) -> Result<TrainedPredictor, PredictorError> {
-        let x = data.x.select(Axis(0), rows);
-        let y = data.y.select(Axis(0), rows);
         let names = feature_names(&data.genres);
         let classes: Vec<String> = QUARTILES.iter().map(|c| c.to_string()).collect();
-        let model_error = |e: &dyn std::fmt::Display| PredictorError::Model(e.to_string());
-        let train = DatasetBase::new(x.clone(), y.clone());
-        let held = holdout(rows.len(), 0.2, config.seed);
-        let held_x = x.select(Axis(0), &held.validation);
-        let held_y: Vec<usize> = held.validation.iter().map(|&r| y[r]).collect();
-        let mut accuracy = Vec::new();
-        let score = |p: &Array2<f64>| {
-            evaluation::classification::accuracy(
-                &held_y,
-                &evaluation::classification::argmax_rows(p.view()),
-            )
-            .unwrap_or(f64::NAN)
-        };
+        let training = TrainingRows::new(data, rows, config.seed);
         let boosting = if config.members != Members::Network {
             let model = boosting_params(config.quick, config.seed)
-                .fit(&train)
-                .map_err(|e| model_error(&e))?;
-            Some(ClassifierFile::new(
-                FittedClassifier::Boosting(model),
-                names.clone(),
-                classes.clone(),
-            ))
+                .fit(&training.train)
+                .map_err(PredictorError::learner(Learner::Boosting))?;
+            let model = FittedClassifier::Boosting(model);
+            Some(ClassifierFile::new(model, names.clone(), classes.clone()))
         } else {
             None
         };
         let network = if config.members != Members::Boosting {
             let params = network_params(config.quick, config.seed)
                 .with(|p| p.with_feature_names(names.clone()));
-            Some(params.fit(&train).map_err(|e| model_error(&e))?)
+            Some(
+                params
+                    .fit(&training.train)
+                    .map_err(PredictorError::learner(Learner::Network))?,
+            )
         } else {
             None
         };
+        let mut accuracy = Vec::new();
         let boosting_held = match &boosting {
             Some(file) => {
-                let p = file.predict_proba(&held_x).map_err(|e| model_error(&e))?;
-                accuracy.push(("boosting".to_string(), score(&p)));
+                let p = file
+                    .predict_proba(&training.held_x)
+                    .map_err(PredictorError::learner(Learner::Boosting))?;
+                accuracy.push((Learner::Boosting.into(), training.score(&p)?));
                 Some(p)
             }
             None => None,
         };
         let network_held = match &network {
             Some(net) => {
-                let p = net.predict_proba(&held_x).map_err(|e| model_error(&e))?;
-                accuracy.push(("network".to_string(), score(&p)));
+                let p = probabilities(net, &training.held_x)
+                    .map_err(PredictorError::learner(Learner::Network))?;
+                accuracy.push((Learner::Network.into(), training.score(&p)?));
                 Some(p)
             }
             None => None,
         };
-        let weights = match (&boosting_held, &network_held) {
-            (Some(b), Some(n)) => {
-                let truth = Array1::from(held_y.clone());
-                let all: Vec<usize> = (0..held_y.len()).collect();
-                let w = select_proba_weights(&[b, n], &truth, &all).map_err(|e| model_error(&e))?;
-                [w[0], w[1]]
-            }
-            (Some(_), None) => [1.0, 0.0],
-            _ => [0.0, 1.0],
-        };
+        let weights = blend_weights(&training, boosting_held.as_ref(), network_held.as_ref())?;
         let predictor = PopularityPredictor {
             manifest: Manifest {
                 format: PREDICTOR_FORMAT.into(),
@@ -543,8 +711,8 @@ impl PopularityPredictor {
             network,
         };
         if config.members == Members::Blend {
-            let p = predictor.predict_rows(&held_x)?;
-            accuracy.push(("blend".to_string(), score(&p)));
+            let p = predictor.predict_rows(&training.held_x)?;
+            accuracy.push((Candidate::Blend, training.score(&p)?));
         }
         Ok(TrainedPredictor {
             predictor,
@@ -585,22 +753,21 @@ impl PopularityPredictor {
     /// Probabilities of the quartiles for model rows (columns as [`feature_names`]).
     pub fn predict_rows(&self, x: &Array2<f64>) -> Result<Array2<f64>, PredictorError> {
         if x.ncols() != self.manifest.feature_names.len() {
-            return Err(PredictorError::Model(format!(
-                "the model takes {} columns but got {}",
-                self.manifest.feature_names.len(),
-                x.ncols()
-            )));
+            return Err(PredictorError::Width {
+                expected: self.manifest.feature_names.len(),
+                found: x.ncols(),
+            });
         }
         let mut total = Array2::<f64>::zeros((x.nrows(), QUARTILES.len()));
         let [wb, wn] = self.manifest.weights;
         if let (Some(file), true) = (&self.boosting, wb > 0.0) {
             let p = file
                 .predict_proba(x)
-                .map_err(|e| PredictorError::Model(e.to_string()))?;
+                .map_err(PredictorError::learner(Learner::Boosting))?;
             total.scaled_add(wb, &p);
         }
         if let (Some(net), true) = (&self.network, wn > 0.0) {
-            let p = net.predict_proba(x).map_err(PredictorError::Model)?;
+            let p = probabilities(net, x).map_err(PredictorError::learner(Learner::Network))?;
             total.scaled_add(wn, &p);
         }
         Ok(total)
@@ -610,99 +777,44 @@ impl PopularityPredictor {
     /// `network.json` + `network.safetensors`. Every file is written atomically; the manifest
     /// last, so a directory with a manifest is complete.
     pub fn save(&self, dir: &Path) -> Result<(), PredictorError> {
-        let write_error = |path: &Path, e: &dyn std::fmt::Display| PredictorError::Corrupt {
-            path: path.to_path_buf(),
-            message: format!("could not write: {e}"),
-        };
-        std::fs::create_dir_all(dir).map_err(|e| write_error(dir, &e))?;
+        std::fs::create_dir_all(dir).map_err(|e| PredictorError::write(dir)(FileProblem::Io(e)))?;
         if let Some(file) = &self.boosting {
             let path = dir.join(BOOSTING_FILE);
-            file.save(&path).map_err(|e| write_error(&path, &e))?;
+            file.save(&path)
+                .map_err(|e| PredictorError::write(&path)(FileProblem::Classic(e)))?;
         }
         if let Some(net) = &self.network {
             let path = dir.join(NETWORK_FILE);
             net.with_model(|m| m.save(&path))
-                .map_err(|e| write_error(&path, &e))?;
+                .map_err(|e| PredictorError::write(&path)(FileProblem::Network(e)))?;
         }
         let path = dir.join(MANIFEST);
-        let text = serde_json::to_vec_pretty(&self.manifest).map_err(|e| write_error(&path, &e))?;
-        evaluation::report::write_atomic(&path, &text).map_err(|e| write_error(&path, &e))
+        let text = serde_json::to_vec_pretty(&self.manifest)
+            .expect("a manifest of names and numbers serialises");
+        evaluation::report::write_atomic(&path, &text)
+            .map_err(|e| PredictorError::write(&path)(FileProblem::Write(e)))
     }
 
-    /// Loads a predictor saved by [`PopularityPredictor::save`]. A missing directory or file is
-    /// [`PredictorError::Missing`] (saying how to train one); a damaged or foreign file is
+    /// Loads a predictor saved by [`PopularityPredictor::save`]. A missing directory or
+    /// manifest is [`PredictorError::Missing`] (saying how to train one), a missing member
+    /// [`PredictorError::MissingMember`]; a damaged or foreign file is
     /// [`PredictorError::Corrupt`], naming it.
     pub fn load(dir: &Path) -> Result<PopularityPredictor, PredictorError> {
         let path = dir.join(MANIFEST);
-        let bytes = std::fs::read(&path).map_err(|e| PredictorError::Missing {
+        let bytes = std::fs::read(&path).map_err(|source| PredictorError::Missing {
             path: path.clone(),
-            message: e.to_string(),
+            source,
         })?;
-        let corrupt = |message: String| PredictorError::Corrupt {
-            path: path.clone(),
-            message,
-        };
-        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-            corrupt(format!(
-                "not a popularity-model manifest (invalid or truncated JSON: {e})"
-            ))
-        })?;
-        if manifest.format != PREDICTOR_FORMAT {
-            return Err(corrupt(format!(
-                "not a {PREDICTOR_FORMAT} manifest (format tag {:?})",
-                manifest.format
-            )));
-        }
-        if manifest.version != PREDICTOR_VERSION {
-            return Err(corrupt(format!(
-                "manifest version {} is not supported (this build reads version {PREDICTOR_VERSION})",
-                manifest.version
-            )));
-        }
-        if manifest.feature_names != feature_names(&manifest.genres)
-            || manifest.classes.len() != QUARTILES.len()
-        {
-            return Err(corrupt(
-                "the manifest's columns or classes are not those of this build".into(),
-            ));
-        }
-        let member_error = |file: &str, e: String| {
-            let member = dir.join(file);
-            if member.exists() {
-                PredictorError::Corrupt {
-                    path: member,
-                    message: e,
-                }
-            } else {
-                PredictorError::Missing {
-                    path: member,
-                    message: "the manifest lists it but the file is missing".into(),
-                }
-            }
-        };
+        let manifest: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| PredictorError::corrupt(&path)(FileProblem::Json(e)))?;
+        manifest.check(&path)?;
         let boosting = if manifest.members != Members::Network {
-            let file = ClassifierFile::load(&dir.join(BOOSTING_FILE))
-                .map_err(|e| member_error(BOOSTING_FILE, e.to_string()))?;
-            if file.feature_names != manifest.feature_names {
-                return Err(member_error(
-                    BOOSTING_FILE,
-                    "its columns differ from the manifest's".into(),
-                ));
-            }
-            Some(file)
+            Some(load_boosting(dir, &manifest)?)
         } else {
             None
         };
         let network = if manifest.members != Members::Boosting {
-            let net = FittedNetwork::load(&dir.join(NETWORK_FILE))
-                .map_err(|e| member_error(NETWORK_FILE, e.to_string()))?;
-            if net.n_classes() != QUARTILES.len() {
-                return Err(member_error(
-                    NETWORK_FILE,
-                    format!("it has {} classes, not 4", net.n_classes()),
-                ));
-            }
-            Some(net)
+            Some(load_network(dir)?)
         } else {
             None
         };
@@ -714,27 +826,118 @@ impl PopularityPredictor {
     }
 }
 
+/// The path of a member the manifest lists, if the file is there.
+fn member_path(dir: &Path, file: &str) -> Result<PathBuf, PredictorError> {
+    let path = dir.join(file);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(PredictorError::MissingMember { path })
+    }
+}
+
+/// Loads the boosted trees and checks their columns against the manifest's.
+fn load_boosting(dir: &Path, manifest: &Manifest) -> Result<ClassifierFile, PredictorError> {
+    let path = member_path(dir, BOOSTING_FILE)?;
+    let file = ClassifierFile::load(&path)
+        .map_err(|e| PredictorError::corrupt(&path)(FileProblem::Classic(e)))?;
+    if file.feature_names != manifest.feature_names {
+        return Err(PredictorError::corrupt(&path)(FileProblem::Mismatch(
+            "its columns differ from the manifest's",
+        )));
+    }
+    Ok(file)
+}
+
+/// Loads the network and checks that it has four classes.
+fn load_network(dir: &Path) -> Result<FittedNetwork, PredictorError> {
+    let path = member_path(dir, NETWORK_FILE)?;
+    let net = FittedNetwork::load(&path)
+        .map_err(|e| PredictorError::corrupt(&path)(FileProblem::Network(e)))?;
+    if net.with_model(|m| m.n_classes()) != QUARTILES.len() {
+        return Err(PredictorError::corrupt(&path)(FileProblem::Mismatch(
+            "it does not have 4 classes",
+        )));
+    }
+    Ok(net)
+}
+
 impl QuartileModel for PopularityPredictor {
     fn genres(&self) -> &[String] {
         &self.manifest.genres
     }
 
-    fn predict_proba(&self, song: &SongInput) -> Result<[f64; 4], String> {
-        song.validate().map_err(|e| e.to_string())?;
+    fn predict_proba(&self, song: &SongInput) -> Result<[f64; 4], SongError> {
+        song.validate()?;
         let row = design_row(song, false, &self.manifest.genres)?;
-        let x = Array2::from_shape_vec((1, row.len()), row).map_err(|e| e.to_string())?;
-        let p = self.predict_rows(&x).map_err(|e| e.to_string())?;
+        let p = self
+            .predict_rows(&one_row(&row))
+            .map_err(|error| SongError::Model(Box::new(error)))?;
         let mut out = [0.0; 4];
         for (o, v) in out.iter_mut().zip(p.row(0)) {
             *o = *v;
         }
         let sum: f64 = out.iter().sum();
         if !(sum.is_finite() && sum > 0.0) {
-            return Err("the model gave no valid probabilities".into());
+            return Err(SongError::NoProbabilities);
         }
         for o in &mut out {
             *o /= sum;
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn song(genre: &str) -> SongInput {
+        SongInput {
+            danceability: 0.5,
+            energy: 0.5,
+            key: 5.0,
+            loudness: -6.0,
+            mode: 1.0,
+            speechiness: 0.1,
+            acousticness: 0.2,
+            instrumentalness: 0.0,
+            liveness: 0.1,
+            valence: 0.5,
+            tempo: 120.0,
+            duration_ms: 200_000.0,
+            artist_popularity: 60.0,
+            genre: genre.into(),
+        }
+    }
+
+    #[test]
+    fn a_design_row_holds_the_fields_the_flag_and_a_one_hot_genre() {
+        let genres = ["pop".to_string(), "rock".to_string()];
+        let row = design_row(&song("rock"), true, &genres).unwrap();
+        assert_eq!(row.len(), feature_names(&genres).len());
+        assert_eq!(row[12], 60.0);
+        assert_eq!(&row[13..], [1.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn an_unknown_genre_names_the_genre_field_and_the_known_ones() {
+        let genres = ["pop".to_string(), "rock".to_string()];
+        let error = design_row(&song("polka"), false, &genres).unwrap_err();
+        assert_eq!(error.field(), Some("genre"));
+        let message = error.to_string();
+        assert!(
+            message.contains("\"polka\"") && message.contains("pop, rock"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_out_of_range_field_is_named() {
+        let mut loud = song("pop");
+        loud.loudness = 40.0;
+        let error = SongError::from(loud.validate().unwrap_err());
+        assert_eq!(error.field(), Some("loudness"));
+        assert_eq!(SongError::NoProbabilities.field(), None);
     }
 }

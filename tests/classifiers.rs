@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use spotify_ml::classic_models::BoostingClassifierParams;
-use spotify_ml::classify::engine::{Fitted, Model};
 use spotify_ml::classify::family::RunConfig;
 use spotify_ml::classify::saved::{prediction_line, SavedClassifier};
-use spotify_ml::classify::{genres, hits, moods, popularity, Network};
+use spotify_ml::classify::{
+    genres, hits, moods, popularity, Candidate, Details, ExperimentId, Fitted, Metrics, Model,
+    Network,
+};
 use spotify_ml::dataset::load::genres::GenreSet;
 use spotify_ml::dataset::split::{stratified_k_fold, stratified_train_test_split};
 use spotify_ml::dataset::{DataDir, Strictness};
@@ -48,8 +50,18 @@ fn raw_labels(file: &str) -> Vec<(String, usize)> {
 
 /// Checks a family's outputs: the metrics shape, report, readable plots and saved model.
 fn check_outputs(out: &Path, names: &[&str]) {
-    let metrics: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
+    // Both files read back into the types whose serialisation they are.
+    let typed: Metrics = serde_json::from_str(&text).expect("metrics.json is a Metrics");
+    let details: Details =
+        serde_json::from_str(&std::fs::read_to_string(out.join("details.json")).unwrap())
+            .expect("details.json is a Details");
+    for report in &details.experiments {
+        if let Some(metrics) = typed.experiments.get(&report.name) {
+            assert_eq!(metrics.best.model, report.best);
+        }
+    }
+    let metrics: serde_json::Value = serde_json::from_str(&text).unwrap();
     let experiments = metrics["experiments"].as_object().expect("experiments");
     let keys: Vec<&str> = experiments.keys().map(String::as_str).collect();
     assert_eq!(keys.len(), names.len(), "{keys:?}");
@@ -103,7 +115,10 @@ fn mood_quick_run_reports_saves_and_predicts() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
     let outcomes = moods::run(&config).expect("runs");
-    assert_eq!(outcomes[0].classes, ["Happy", "Sad", "Energetic", "Calm"]);
+    assert_eq!(
+        outcomes[0].report.classes,
+        ["Happy", "Sad", "Energetic", "Calm"]
+    );
     check_outputs(dir.path(), &["moods"]);
     assert!(std::fs::read_to_string(dir.path().join("report.md"))
         .unwrap()
@@ -135,7 +150,7 @@ fn genre_quick_run_reports_all_four_experiments_and_predicts() {
     let ids = vec!["unknown".to_string(), known.clone()];
     let blocks = genres::predict(&config, &[GenreSet::Three, GenreSet::Moods], &ids, None)
         .expect("predicts");
-    assert_eq!(blocks[0].0, "genre3");
+    assert_eq!(blocks[0].0, ExperimentId::Genre3);
     assert!(blocks[0].1[0].contains("unknown track id"));
     assert!(blocks[0].1[1].starts_with(&format!("{known} → ")));
     // The genre3 id is not in the activity-mood file: said plainly, not an error.
@@ -148,7 +163,7 @@ fn popularity_quick_run_saves_the_predictor_and_predicts() {
     let config = config(dir.path());
     let outcomes = popularity::run(&config).expect("runs");
     check_outputs(dir.path(), &["popularity"]);
-    assert!(outcomes[0].majority_baseline > 0.2);
+    assert!(outcomes[0].report.majority_baseline > 0.2);
     let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(
         report.contains("best classic model"),
@@ -226,7 +241,8 @@ fn labels_map_to_the_published_class_names() {
     // Hits: target 1 is `hit`.
     let decade =
         spotify_ml::dataset::load::hits::load_decade(&data(), 2000, Strictness::Strict).unwrap();
-    let problem = hits::problem("x", "x", &decade.rows, false).unwrap();
+    let problem =
+        hits::problem(ExperimentId::HitsOfDecade(2000), "x", &decade.rows, false).unwrap();
     for (track, &label) in decade.rows.iter().zip(&problem.y) {
         assert_eq!(
             problem.classes[label] == "hit",
@@ -372,8 +388,8 @@ fn saved_blend_with_a_network_reloads_with_identical_probabilities() {
     let blend = Fitted::Blend(vec![(0.6, trees), (0.4, network)]);
     let before = blend.predict_proba(&problem.x).unwrap();
     let mut saved = SavedClassifier::new(
-        "genre3",
-        "blend",
+        ExperimentId::Genre3,
+        Candidate::Blend,
         problem.classes.clone(),
         problem.feature_names.clone(),
         blend,

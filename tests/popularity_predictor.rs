@@ -77,14 +77,14 @@ fn saved_predictor_reloads_with_identical_probabilities_and_validates_input() {
     let batch = model.predict_rows(&data.x).unwrap();
     assert_eq!(again.predict_rows(&data.x).unwrap(), batch);
 
-    let unknown = model.predict_proba(&song("polka")).unwrap_err();
+    let unknown = model.predict_proba(&song("polka")).unwrap_err().to_string();
     assert!(
         unknown.contains("`genre`") && unknown.contains("polka"),
         "{unknown}"
     );
     let mut loud = song("pop");
     loud.loudness = 40.0;
-    let out_of_range = model.predict_proba(&loud).unwrap_err();
+    let out_of_range = model.predict_proba(&loud).unwrap_err().to_string();
     assert!(out_of_range.contains("`loudness`"), "{out_of_range}");
 
     // Damaged and missing files are named.

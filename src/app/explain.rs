@@ -66,7 +66,7 @@ pub fn sweep_values(field: &str) -> Vec<f64> {
 
 /// Sweeps every audio feature of `song` (all numeric fields but `artist_popularity`).
 pub fn explain(model: &dyn QuartileModel, song: &SongInput) -> Result<Explanation, String> {
-    let baseline = model.predict_proba(song)?[TOP];
+    let baseline = model.predict_proba(song).map_err(|e| e.to_string())?[TOP];
     let mut sweeps = Vec::new();
     for (field, current, _) in song.numeric_fields() {
         if field == "artist_popularity" {
@@ -83,7 +83,7 @@ pub fn explain(model: &dyn QuartileModel, song: &SongInput) -> Result<Explanatio
         let (mut best, mut best_probabilities) = (current, [0.0; 4]);
         for value in values {
             set_field(&mut variant, field, value);
-            let probabilities = model.predict_proba(&variant)?;
+            let probabilities = model.predict_proba(&variant).map_err(|e| e.to_string())?;
             curve.push((value, probabilities[TOP]));
             // Ties keep the value nearest the song's: the smallest change that does as well.
             let better = probabilities[TOP] > best_probabilities[TOP]

@@ -215,7 +215,9 @@ pub(super) async fn predict_form(
             let model = app.model.clone();
             // About 200 model calls: off the async workers.
             tokio::task::spawn_blocking(move || {
-                let probabilities = model.predict_proba(&song).map_err(RequestError::Model)?;
+                let probabilities = model
+                    .predict_proba(&song)
+                    .map_err(|error| RequestError::Model(error.to_string()))?;
                 let explanation = explain(model.as_ref(), &song).map_err(RequestError::Model)?;
                 Ok::<_, RequestError>((song, probabilities, explanation))
             })
@@ -263,7 +265,7 @@ pub(super) async fn predict_json(
     };
     match app.model.predict_proba(&song) {
         Ok(probabilities) => Json(Prediction::from_probabilities(probabilities)).into_response(),
-        Err(message) => json_error(&RequestError::Model(message)),
+        Err(error) => json_error(&RequestError::Model(error.to_string())),
     }
 }
 

@@ -20,13 +20,13 @@
 //! ```
 //! use std::sync::Arc;
 //! use spotify_ml::app::App;
-//! use spotify_ml::popularity::{QuartileModel, SongInput};
+//! use spotify_ml::popularity::{QuartileModel, SongError, SongInput};
 //!
 //! /// Always the same answer: enough to build the router.
 //! struct Constant(Vec<String>);
 //! impl QuartileModel for Constant {
 //!     fn genres(&self) -> &[String] { &self.0 }
-//!     fn predict_proba(&self, _: &SongInput) -> Result<[f64; 4], String> { Ok([0.25; 4]) }
+//!     fn predict_proba(&self, _: &SongInput) -> Result<[f64; 4], SongError> { Ok([0.25; 4]) }
 //! }
 //!
 //! let router = App::new(Arc::new(Constant(vec!["pop".into()]))).router();

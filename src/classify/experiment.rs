@@ -1,24 +1,25 @@
-//! One experiment from data to outcome: the protocol's scores of every model, the best model,
-//! its confusion matrix and permutation importance, the network's learning curves, and the best
-//! model refitted on every row for prediction.
+//! One experiment from data to outcome, in stages: the protocol estimates every candidate
+//! ([`estimate`]), the best one is chosen ([`choose`]), its confusion counts and permutation
+//! importance are measured, it is refitted on every row for prediction, and the network's
+//! learning curves are recorded; [`run`] strings them together into an [`ExperimentOutcome`].
 
 use std::time::Instant;
 
 use dataset::split::stratified_train_test_split;
-use evaluation::classification::{
-    accuracy, argmax_rows, confusion_counts, holdout, permutation_importance_accuracy, ClassScores,
-    PredictProba,
-};
-use evaluation::{EvalError, Importance};
+use evaluation::classification::{argmax_rows, confusion_counts, permutation_importance_accuracy};
+use evaluation::Importance;
 use ndarray::{Array2, Axis};
-use neural_models::EpochRecord;
-use serde::Serialize;
 
+use crate::classify::curves::network_curves;
 use crate::classify::engine::{
-    run_cv, run_split, split_seeds, Fitted, Model, ModelRun, Problem, BLEND, TEST_FRACTION,
+    run_cv, run_split, split_seeds, BlendWeights, CvRun, SplitRun, TEST_FRACTION,
     VALIDATION_FRACTION,
 };
-use crate::classify::network::Network;
+use crate::classify::error::ClassifyError;
+use crate::classify::identity::{Candidate, Learner, ModelFamily};
+use crate::classify::lineup::{model_of, BlendPool, Fitted, Model};
+use crate::classify::problem::Problem;
+use crate::classify::report::{ExperimentReport, ModelRun, ModelSummary, NetworkCurves};
 use crate::log::log;
 
 /// How an experiment's headline accuracy is estimated.
@@ -57,538 +58,547 @@ pub struct Experiment {
     pub seed: u64,
     /// Token settings.
     pub quick: bool,
-    /// The models the blend may use (empty: all).
-    pub blend_pool: Vec<&'static str>,
-    /// Whether to refit the best model on every row for prediction (the popularity experiment
-    /// trains its own saved model instead).
+    /// The learners the blend may use.
+    pub blend_pool: BlendPool,
+    /// Whether to refit the best candidate on every row for prediction (the popularity
+    /// experiment trains its own saved model instead).
     pub refit_best: bool,
 }
 
-/// What the network's fit on every row recorded.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct NetworkCurves {
-    /// One record per epoch: training loss, validation loss and validation accuracy.
-    pub history: Vec<EpochRecord>,
-    /// The epoch whose weights were kept.
-    pub best_epoch: usize,
-    /// Accuracy of the kept weights on the rows they were fitted on.
-    pub train_accuracy: f64,
-    /// Accuracy of the kept weights on the held-out 20%.
-    pub validation_accuracy: f64,
-    /// Training accuracy after chosen epochs (1-based), from replays of the fit without the
-    /// held-out rows.
-    pub train_accuracy_curve: Vec<(usize, f64)>,
-    /// Whether every replay reproduced the fit's training loss at its epoch exactly.
-    pub replay_exact: bool,
+impl Experiment {
+    /// The line-up's model of a learner.
+    fn model(&self, learner: Learner) -> &Model {
+        model_of(&self.models, learner).expect("every candidate comes from the line-up")
+    }
 }
 
-/// The epochs (1-based) at which the training accuracy is replayed: every epoch of a short fit,
-/// else a dozen (five for more than 5,000 rows, where epochs are dear) spread over the fit, the
-/// kept epoch and the last one.
-fn replay_epochs(n_epochs: usize, best_epoch: usize, quick: bool, n_rows: usize) -> Vec<usize> {
-    let most = if quick {
-        3
-    } else if n_rows > 5000 {
-        5
-    } else {
-        12
-    };
-    let mut epochs: Vec<usize> = if n_epochs <= most {
-        (1..=n_epochs).collect()
-    } else {
-        (0..most)
-            .map(|i| 1 + (i * (n_epochs - 1)) / (most - 1))
-            .collect()
-    };
-    epochs.push(best_epoch + 1);
-    epochs.sort_unstable();
-    epochs.dedup();
-    epochs.retain(|&e| e >= 1 && e <= n_epochs);
-    epochs
-}
-
-/// Replays the network's fit on its fitting rows without the held-out ones, stopped after each
-/// chosen epoch: with a constant learning rate and the same seed it passes through the same
-/// weights, so its accuracy on those rows is the training accuracy at that epoch. Returns the
-/// curve and whether each replay's last training loss equals the fit's at that epoch.
-fn replay_train_accuracy(
-    network: &Network,
-    x_fit: &Array2<f64>,
-    y_fit: &[usize],
-    history: &[EpochRecord],
-    best_epoch: usize,
-    quick: bool,
-) -> Result<(Vec<(usize, f64)>, bool), EvalError> {
-    use rayon::prelude::*;
-    let epochs = replay_epochs(history.len(), best_epoch, quick, x_fit.nrows());
-    let y = ndarray::Array1::from(y_fit.to_vec());
-    let points: Vec<Result<(usize, f64, bool), EvalError>> = epochs
-        .par_iter()
-        .map(|&epoch| {
-            let replay = network
-                .clone()
-                .with(|p| p.validation_fraction(0.0).max_epochs(epoch));
-            let fitted = linfa::traits::Fit::fit(
-                &replay,
-                &linfa::DatasetBase::new(x_fit.clone(), y.clone()),
-            )
-            .map_err(|e| EvalError::Model {
-                context: format!("network replay to epoch {epoch}"),
-                message: e.to_string(),
-            })?;
-            let p = fitted
-                .predict_proba(x_fit)
-                .map_err(model_error("network replay"))?;
-            let exact = fitted.with_model(|m| {
-                m.history().last().map(|r| r.train_loss)
-                    == history.get(epoch - 1).map(|r| r.train_loss)
-            });
-            Ok((epoch, accuracy(y_fit, &argmax_rows(p.view()))?, exact))
-        })
-        .collect();
-    let points = points.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let exact = points.iter().all(|p| p.2);
-    Ok((points.into_iter().map(|(e, a, _)| (e, a)).collect(), exact))
-}
-
-/// A model's scores under the experiment's protocol(s).
-#[derive(Clone, Debug, Serialize)]
-pub struct ModelSummary {
-    /// Model name.
-    pub name: String,
-    /// Its settings.
-    pub settings: String,
-    /// The protocol's estimate (CV mean, or mean over seeds).
-    pub protocol: ModelRun,
-    /// Scores on the published seed's split (split protocol).
-    pub published_seed: Option<ClassScores>,
-    /// The additional cross-validation (split protocol).
-    pub cv: Option<ModelRun>,
-}
-
-/// Everything an experiment measured.
-#[derive(Debug, Serialize)]
+/// Everything an experiment measured, and the model it refitted for prediction.
+#[derive(Debug)]
 pub struct ExperimentOutcome {
-    /// Key in `metrics.json`.
-    pub name: String,
-    /// Title.
-    pub title: String,
-    /// Class names.
-    pub classes: Vec<String>,
-    /// Rows per class.
-    pub class_counts: Vec<usize>,
-    /// Column names.
-    pub feature_names: Vec<String>,
-    /// The protocol, in words.
-    pub protocol: String,
-    /// Every model and the blend.
-    pub models: Vec<ModelSummary>,
-    /// The model with the best protocol accuracy.
-    pub best: String,
-    /// The best classic model.
-    pub best_classic: String,
-    /// The blend's members and weights, in words.
-    pub blend: String,
-    /// Accuracy of always answering the most frequent class.
-    pub majority_baseline: f64,
-    /// Published accuracy.
-    pub published: Option<f64>,
-    /// Target accuracy.
-    pub target: Option<f64>,
-    /// Confusion counts of the best model, `[true][predicted]`.
-    pub confusion: Vec<Vec<usize>>,
-    /// Where the confusion counts come from.
-    pub confusion_source: String,
-    /// Permutation importance of the best model (drop in accuracy).
-    pub importance: Vec<Importance>,
-    /// Where the importance comes from.
-    pub importance_source: String,
-    /// The network's curves.
-    pub network: NetworkCurves,
-    /// Notes on the data.
-    pub notes: Vec<String>,
-    /// Seconds the experiment took.
-    pub seconds: f64,
-    /// The best model fitted on every row, for prediction.
-    #[serde(skip)]
+    /// What `details.json` and `metrics.json` report.
+    pub report: ExperimentReport,
+    /// The best candidate fitted on every row, for prediction.
     pub final_model: Option<Fitted>,
 }
 
-impl ExperimentOutcome {
-    /// The summary of a model by name.
-    pub fn model(&self, name: &str) -> Option<&ModelSummary> {
-        self.models.iter().find(|m| m.name == name)
-    }
-
-    /// The best model's summary.
-    pub fn best_summary(&self) -> Option<&ModelSummary> {
-        self.model(&self.best)
-    }
+/// The probabilities a protocol scored, on which rows, and whence they come.
+pub struct Evidence {
+    /// Every candidate's probabilities of `rows`.
+    pub probabilities: Vec<(Candidate, Array2<f64>)>,
+    /// The rows they predict.
+    pub rows: Vec<usize>,
+    /// Where they come from, in words.
+    pub source: String,
 }
 
-fn model_error(context: &str) -> impl Fn(String) -> EvalError + '_ {
-    move |message| EvalError::Model {
-        context: context.to_string(),
-        message,
-    }
+/// Models a protocol fitted without some rows, and those rows.
+pub struct HeldOutModels {
+    /// The fitted candidates.
+    pub fitted: Vec<(Candidate, Fitted)>,
+    /// The rows none of them was fitted on.
+    pub test: Vec<usize>,
 }
 
-/// The blend weights for a final fit: the members (by name) and their weights.
-type BlendPlan = Vec<(String, f64)>;
+/// What a protocol estimated.
+pub struct Estimate {
+    /// The protocol, in words.
+    pub protocol: String,
+    /// Every candidate's scores.
+    pub models: Vec<ModelSummary>,
+    /// The blend's members and weights for a final fit.
+    pub plan: BlendWeights,
+    /// The probabilities behind the confusion counts.
+    pub evidence: Evidence,
+    /// Models fitted on a training part, reused for permutation importance.
+    pub held_out: Option<HeldOutModels>,
+}
 
-/// Fits `best` (a model of the line-up or the blend) on the given rows.
-fn fit_named(
+/// The blend's members and weights, in words: `boosting × 0.60 + network × 0.40`.
+pub fn plan_words(plan: &BlendWeights) -> String {
+    plan.iter()
+        .map(|(learner, w)| format!("{learner} × {w:.2}"))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// The summaries of a protocol's runs: each learner's settings, the blend's plan.
+fn summaries(
     experiment: &Experiment,
-    best: &str,
-    plan: &BlendPlan,
+    runs: &[ModelRun],
+    plan: &BlendWeights,
+    published_seed: bool,
+) -> Vec<ModelSummary> {
+    runs.iter()
+        .map(|run| ModelSummary {
+            name: run.name,
+            settings: match run.name {
+                Candidate::Single(learner) => experiment.model(learner).describe(),
+                Candidate::Blend => plan_words(plan),
+            },
+            protocol: run.clone(),
+            published_seed: if published_seed {
+                run.parts.first().copied()
+            } else {
+                None
+            },
+            cv: None,
+        })
+        .collect()
+}
+
+/// Estimates by stratified k-fold cross-validation (3 folds when quick).
+pub fn estimate_cv(experiment: &Experiment, k: usize) -> Result<Estimate, ClassifyError> {
+    let (problem, seed) = (&experiment.problem, experiment.seed);
+    let k = if experiment.quick { 3 } else { k };
+    let cv = run_cv(problem, &experiment.models, k, seed, &experiment.blend_pool)?;
+    let plan = cv.blend_members.clone();
+    Ok(Estimate {
+        protocol: format!(
+            "stratified {k}-fold cross-validation (seed {seed}); the accuracy is the mean over folds"
+        ),
+        models: summaries(experiment, &cv.runs, &plan, false),
+        plan,
+        evidence: Evidence {
+            probabilities: cv.oof,
+            rows: (0..problem.y.len()).collect(),
+            source: format!("out-of-fold predictions of all {} rows", problem.y.len()),
+        },
+        held_out: None,
+    })
+}
+
+/// The final blend's weights: each pooled learner's mean weight over the seeds (learners with
+/// no weight left out).
+pub fn mean_weights(per_seed: &[BlendWeights]) -> BlendWeights {
+    let n_seeds = per_seed.len().max(1) as f64;
+    let learners: Vec<Learner> = per_seed
+        .first()
+        .map(|weights| weights.iter().map(|(l, _)| *l).collect())
+        .unwrap_or_default();
+    learners
+        .into_iter()
+        .map(|learner| {
+            let w = per_seed
+                .iter()
+                .map(|weights| {
+                    weights
+                        .iter()
+                        .find(|(l, _)| *l == learner)
+                        .map_or(0.0, |(_, w)| *w)
+                })
+                .sum::<f64>()
+                / n_seeds;
+            (learner, w)
+        })
+        .filter(|(_, w)| *w > 0.0)
+        .collect()
+}
+
+/// The split protocol's summaries, with the additional cross-validation beside them.
+fn split_summaries(
+    experiment: &Experiment,
+    split: &SplitRun,
+    cv: Option<&CvRun>,
+    plan: &BlendWeights,
+) -> Vec<ModelSummary> {
+    let mut models = summaries(experiment, &split.runs, plan, true);
+    if let Some(cv) = cv {
+        for model in &mut models {
+            model.cv = cv.runs.iter().find(|r| r.name == model.name).cloned();
+        }
+    }
+    models
+}
+
+/// Estimates by stratified 80/20 splits over the seeds, with an additional `cv_k`-fold
+/// cross-validation (at most 3 folds when quick; none below 2).
+pub fn estimate_split(experiment: &Experiment, cv_k: usize) -> Result<Estimate, ClassifyError> {
+    let (problem, seed) = (&experiment.problem, experiment.seed);
+    let seeds = split_seeds(experiment.quick);
+    let split = run_split(problem, &experiment.models, &seeds, &experiment.blend_pool)?;
+    let protocol = format!(
+        "stratified {:.0}/{:.0} split, {:.0}% of the training part held out for early stopping and blend weights; the accuracy is the mean over seeds {:?}",
+        100.0 * (1.0 - TEST_FRACTION),
+        100.0 * TEST_FRACTION,
+        100.0 * VALIDATION_FRACTION,
+        seeds
+    );
+    let cv_k = if experiment.quick { cv_k.min(3) } else { cv_k };
+    let cv = if cv_k >= 2 {
+        Some(run_cv(
+            problem,
+            &experiment.models,
+            cv_k,
+            seed,
+            &experiment.blend_pool,
+        )?)
+    } else {
+        None
+    };
+    let plan = mean_weights(&split.blend_weights);
+    let models = split_summaries(experiment, &split, cv.as_ref(), &plan);
+    let source = format!(
+        "the {} test rows of the seed-{} split",
+        split.first_test.len(),
+        split.seeds[0]
+    );
+    Ok(Estimate {
+        protocol,
+        models,
+        plan,
+        evidence: Evidence {
+            probabilities: split.first_proba,
+            rows: split.first_test.clone(),
+            source,
+        },
+        held_out: Some(HeldOutModels {
+            fitted: split.first_fitted,
+            test: split.first_test,
+        }),
+    })
+}
+
+/// Runs the experiment's protocol.
+pub fn estimate(experiment: &Experiment) -> Result<Estimate, ClassifyError> {
+    match experiment.protocol {
+        Protocol::Cv { k } => estimate_cv(experiment, k),
+        Protocol::Split { cv_k } => estimate_split(experiment, cv_k),
+    }
+}
+
+/// The best candidate and the best classic learner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// The candidate with the highest protocol accuracy (ties: the first listed).
+    pub best: Candidate,
+    /// The classic learner with the highest protocol accuracy (ties: the last listed).
+    pub best_classic: Option<Learner>,
+}
+
+/// Chooses among the protocol's candidates.
+///
+/// # Panics
+/// When `models` is empty: every protocol scores at least the blend.
+pub fn choose(models: &[ModelSummary]) -> Choice {
+    let accuracy = |m: &ModelSummary| m.protocol.mean.accuracy;
+    let best = models
+        .iter()
+        .fold(None::<&ModelSummary>, |best, m| match best {
+            Some(b) if accuracy(b) >= accuracy(m) => Some(b),
+            _ => Some(m),
+        })
+        .expect("a protocol scores at least one candidate")
+        .name;
+    let best_classic = models
+        .iter()
+        .filter(|m| m.name.learner().map(Learner::family) == Some(ModelFamily::Classic))
+        .max_by(|a, b| accuracy(a).total_cmp(&accuracy(b)))
+        .and_then(|m| m.name.learner());
+    Choice { best, best_classic }
+}
+
+/// Confusion counts of a candidate on the evidence's rows, `[true][predicted]`.
+pub fn confusion(
+    problem: &Problem,
+    evidence: &Evidence,
+    candidate: Candidate,
+) -> Result<Vec<Vec<usize>>, ClassifyError> {
+    let (_, proba) = evidence
+        .probabilities
+        .iter()
+        .find(|(c, _)| *c == candidate)
+        .expect("the protocol predicted every candidate it scored");
+    let truth = problem.labels_of(&evidence.rows);
+    let predicted = argmax_rows(proba.view());
+    Ok(confusion_counts(&truth, &predicted, problem.n_classes())?)
+}
+
+/// Fits a candidate (a learner of the line-up, or the blend of the plan's members) on some
+/// rows, with the experiment's seed.
+pub fn fit_candidate(
+    experiment: &Experiment,
+    candidate: Candidate,
+    plan: &BlendWeights,
     rows: &[usize],
-) -> Result<Fitted, EvalError> {
+) -> Result<Fitted, ClassifyError> {
     let problem = &experiment.problem;
     let x = problem.x.select(Axis(0), rows);
     let y = problem.y.select(Axis(0), rows);
-    let fit_one = |name: &str| -> Result<Fitted, EvalError> {
-        let model = experiment
-            .models
-            .iter()
-            .find(|m| m.name() == name)
-            .ok_or_else(|| EvalError::Invalid(format!("no model named {name}")))?;
-        model
+    let fit = |learner: Learner| {
+        experiment
+            .model(learner)
             .reseeded(experiment.seed)
             .fit(x.clone(), y.clone())
-            .map_err(model_error(name))
+            .map_err(ClassifyError::in_learner(
+                problem.id,
+                learner.into(),
+                format!("fitted on {} rows", rows.len()),
+            ))
     };
-    if best == BLEND {
-        let members = plan
-            .iter()
-            .map(|(name, weight)| Ok((*weight, fit_one(name)?)))
-            .collect::<Result<Vec<_>, EvalError>>()?;
-        Ok(Fitted::Blend(members))
-    } else {
-        fit_one(best)
+    match candidate {
+        Candidate::Single(learner) => fit(learner),
+        Candidate::Blend => Ok(Fitted::Blend(
+            plan.iter()
+                .map(|&(learner, weight)| Ok((weight, fit(learner)?)))
+                .collect::<Result<_, ClassifyError>>()?,
+        )),
     }
 }
 
-/// Runs the experiment.
-pub fn run(experiment: &Experiment) -> Result<ExperimentOutcome, EvalError> {
-    let start = Instant::now();
-    let problem = &experiment.problem;
-    let seed = experiment.seed;
-    let labels: Vec<usize> = problem.y.to_vec();
+/// Permutation importance of the best candidate on rows it was not fitted on: the protocol's
+/// own fit when it kept one, else a fit on the 80% training part of a stratified split.
+pub fn importance(
+    experiment: &Experiment,
+    best: Candidate,
+    plan: &BlendWeights,
+    held_out: Option<HeldOutModels>,
+) -> Result<(Vec<Importance>, String), ClassifyError> {
+    let (problem, seed) = (&experiment.problem, experiment.seed);
+    let repeats = if experiment.quick { 1 } else { 5 };
+    let kept = held_out.and_then(|held| {
+        let test = held.test;
+        held.fitted
+            .into_iter()
+            .find(|(c, _)| *c == best)
+            .map(|(_, fitted)| (fitted, test))
+    });
+    let (fitted, test) = match kept {
+        Some(kept) => kept,
+        None => {
+            let split = stratified_train_test_split(&problem.labels(), TEST_FRACTION, seed)?;
+            (
+                fit_candidate(experiment, best, plan, &split.train)?,
+                split.test,
+            )
+        }
+    };
+    let importance = permutation_importance_accuracy(
+        &fitted,
+        &problem.x.select(Axis(0), &test),
+        &problem.labels_of(&test),
+        &problem.feature_names,
+        repeats,
+        seed,
+    )?;
+    let source = format!(
+        "{best} fitted on the 80% training part of the seed-{seed} stratified split, each column shuffled {repeats}× on its {} test rows",
+        test.len()
+    );
+    Ok((importance, source))
+}
+
+/// The network's curves: from the final model's network when it has one, else from the
+/// line-up's network fitted on every row; empty when the line-up has no network.
+pub fn curves(
+    experiment: &Experiment,
+    final_model: Option<&Fitted>,
+    plan: &BlendWeights,
+) -> Result<NetworkCurves, ClassifyError> {
+    let Some(Model::Network(spec)) = model_of(&experiment.models, Learner::Network) else {
+        return Ok(NetworkCurves::default());
+    };
+    let all: Vec<usize> = (0..experiment.problem.y.len()).collect();
+    let refitted = match final_model.and_then(Fitted::network) {
+        Some(_) => None,
+        None => Some(fit_candidate(
+            experiment,
+            Learner::Network.into(),
+            plan,
+            &all,
+        )?),
+    };
+    let network = refitted
+        .as_ref()
+        .or(final_model)
+        .and_then(Fitted::network)
+        .expect("the final model or the refit holds a network");
+    let spec = spec.clone().with(|p| p.seed(experiment.seed));
+    network_curves(
+        &experiment.problem,
+        network,
+        &spec,
+        experiment.seed,
+        experiment.quick,
+    )
+}
+
+fn log_problem(problem: &Problem) {
     log(
         "classify",
         format!(
             "{}: {} rows, {} classes {:?}, {} features",
-            problem.name,
+            problem.id,
             problem.y.len(),
             problem.n_classes(),
             problem.class_counts(),
             problem.feature_names.len()
         ),
     );
-    let describe = |name: &str| {
-        experiment
-            .models
-            .iter()
-            .find(|m| m.name() == name)
-            .map(Model::describe)
-            .unwrap_or_default()
-    };
-    let mut models: Vec<ModelSummary>;
-    let plan: BlendPlan;
-    let protocol: String;
-    let confusion_proba: Array2<f64>;
-    let confusion_rows: Vec<usize>;
-    let confusion_source: String;
-    let mut first_fitted: Vec<(String, Fitted)> = Vec::new();
-    let mut first_test: Vec<usize> = Vec::new();
-    let best: String;
-    match experiment.protocol {
-        Protocol::Cv { k } => {
-            let k = if experiment.quick { 3 } else { k };
-            let cv = run_cv(problem, &experiment.models, k, seed, &experiment.blend_pool)?;
-            protocol = format!(
-                "stratified {k}-fold cross-validation (seed {seed}); the accuracy is the mean over folds"
-            );
-            models = cv
-                .runs
-                .iter()
-                .map(|run| ModelSummary {
-                    name: run.name.clone(),
-                    settings: describe(&run.name),
-                    protocol: run.clone(),
-                    published_seed: None,
-                    cv: None,
-                })
-                .collect();
-            plan = cv.blend_members.clone();
-            best = best_of(&models);
-            confusion_proba = cv
-                .oof
-                .iter()
-                .find(|(n, _)| *n == best)
-                .map(|(_, p)| p.clone())
-                .unwrap_or_else(|| Array2::zeros((0, 0)));
-            confusion_rows = (0..problem.y.len()).collect();
-            confusion_source = format!("out-of-fold predictions of all {} rows", problem.y.len());
-        }
-        Protocol::Split { cv_k } => {
-            let seeds = split_seeds(experiment.quick);
-            let split = run_split(problem, &experiment.models, &seeds, &experiment.blend_pool)?;
-            protocol = format!(
-                "stratified {:.0}/{:.0} split, {:.0}% of the training part held out for early stopping and blend weights; the accuracy is the mean over seeds {:?}",
-                100.0 * (1.0 - TEST_FRACTION),
-                100.0 * TEST_FRACTION,
-                100.0 * VALIDATION_FRACTION,
-                seeds
-            );
-            let cv_k = if experiment.quick { cv_k.min(3) } else { cv_k };
-            let cv = if cv_k >= 2 {
-                Some(run_cv(
-                    problem,
-                    &experiment.models,
-                    cv_k,
-                    seed,
-                    &experiment.blend_pool,
-                )?)
-            } else {
-                None
-            };
-            models = split
-                .runs
-                .iter()
-                .map(|run| ModelSummary {
-                    name: run.name.clone(),
-                    settings: describe(&run.name),
-                    protocol: run.clone(),
-                    published_seed: run.parts.first().copied(),
-                    cv: None,
-                })
-                .collect();
-            if let Some(cv) = &cv {
-                for model in &mut models {
-                    model.cv = cv.runs.iter().find(|r| r.name == model.name).cloned();
-                }
-            }
-            // The final blend weighs each model by its mean weight over the seeds.
-            let n_seeds = split.blend_weights.len().max(1) as f64;
-            plan = experiment
-                .models
-                .iter()
-                .filter(|m| crate::classify::engine::in_pool(&experiment.blend_pool, m.name()))
-                .enumerate()
-                .map(|(i, m)| {
-                    let w = split
-                        .blend_weights
-                        .iter()
-                        .map(|ws| ws.get(i).copied().unwrap_or(0.0))
-                        .sum::<f64>()
-                        / n_seeds;
-                    (m.name().to_string(), w)
-                })
-                .filter(|(_, w)| *w > 0.0)
-                .collect();
-            best = best_of(&models);
-            confusion_proba = split
-                .first_proba
-                .iter()
-                .find(|(n, _)| *n == best)
-                .map(|(_, p)| p.clone())
-                .unwrap_or_else(|| Array2::zeros((0, 0)));
-            confusion_rows = split.first_test.clone();
-            confusion_source = format!(
-                "the {} test rows of the seed-{} split",
-                split.first_test.len(),
-                split.seeds[0]
-            );
-            first_fitted = split.first_fitted;
-            first_test = split.first_test;
-        }
-    }
-    for model in &mut models {
-        if model.name == BLEND {
-            model.settings = plan
-                .iter()
-                .map(|(n, w)| format!("{n} × {w:.2}"))
-                .collect::<Vec<_>>()
-                .join(" + ");
-        }
-    }
-    let best_classic = models
-        .iter()
-        .filter(|m| {
-            experiment
-                .models
-                .iter()
-                .any(|model| model.name() == m.name && !model.is_network())
-        })
-        .max_by(|a, b| {
-            a.protocol
-                .mean
-                .accuracy
-                .total_cmp(&b.protocol.mean.accuracy)
-        })
-        .map(|m| m.name.clone())
-        .unwrap_or_default();
-    let truth: Vec<usize> = confusion_rows.iter().map(|&r| labels[r]).collect();
-    let predicted = argmax_rows(confusion_proba.view());
-    let confusion = confusion_counts(&truth, &predicted, problem.n_classes())?;
+}
 
-    // Permutation importance of the best model on held-out rows.
-    let repeats = if experiment.quick { 1 } else { 5 };
-    let (importance, importance_source) = {
-        let (fitted, test_rows): (Fitted, Vec<usize>) =
-            match first_fitted.into_iter().find(|(n, _)| *n == best) {
-                Some((_, fitted)) => (fitted, first_test),
-                None => {
-                    let split = stratified_train_test_split(&labels, TEST_FRACTION, seed)?;
-                    (
-                        fit_named(experiment, &best, &plan, &split.train)?,
-                        split.test,
-                    )
-                }
-            };
-        let x_test = problem.x.select(Axis(0), &test_rows);
-        let y_test: Vec<usize> = test_rows.iter().map(|&r| labels[r]).collect();
-        let importance = permutation_importance_accuracy(
-            &fitted,
-            &x_test,
-            &y_test,
-            &problem.feature_names,
-            repeats,
-            seed,
-        )?;
-        (
-            importance,
-            format!(
-                "{best} fitted on the 80% training part of the seed-{seed} stratified split, each column shuffled {repeats}× on its {} test rows",
-                test_rows.len()
-            ),
-        )
-    };
-
-    // The best model on every row, and the network's curves.
-    let all: Vec<usize> = (0..labels.len()).collect();
+/// Runs the experiment: estimate → choose → confusion and importance → final fit → curves →
+/// report.
+pub fn run(experiment: &Experiment) -> Result<ExperimentOutcome, ClassifyError> {
+    let start = Instant::now();
+    let problem = &experiment.problem;
+    log_problem(problem);
+    let estimate = estimate(experiment)?;
+    let choice = choose(&estimate.models);
+    let confusion = confusion(problem, &estimate.evidence, choice.best)?;
+    let (importance, importance_source) =
+        importance(experiment, choice.best, &estimate.plan, estimate.held_out)?;
+    let all: Vec<usize> = (0..problem.y.len()).collect();
     let final_model = if experiment.refit_best {
-        Some(fit_named(experiment, &best, &plan, &all)?)
+        Some(fit_candidate(
+            experiment,
+            choice.best,
+            &estimate.plan,
+            &all,
+        )?)
     } else {
         None
     };
-    let has_network = |fitted: &Fitted| match fitted {
-        Fitted::Network(_) => true,
-        Fitted::Blend(members) => members.iter().any(|(_, m)| matches!(m, Fitted::Network(_))),
-        Fitted::Classic(_) => false,
-    };
-    let network_model = match &final_model {
-        Some(fitted) if has_network(fitted) => None,
-        _ if experiment.models.iter().any(Model::is_network) => {
-            Some(fit_named(experiment, "network", &plan, &all)?)
-        }
-        _ => None,
-    };
-    let network_ref: Option<&crate::classify::network::FittedNetwork> =
-        match (&network_model, &final_model) {
-            (Some(Fitted::Network(n)), _) => Some(n),
-            (None, Some(Fitted::Network(n))) => Some(n),
-            (None, Some(Fitted::Blend(members))) => members.iter().find_map(|(_, m)| match m {
-                Fitted::Network(n) => Some(n),
-                _ => None,
-            }),
-            _ => None,
-        };
-    let network = match network_ref {
-        Some(net) => {
-            let held = holdout(labels.len(), VALIDATION_FRACTION, seed);
-            let score = |rows: &[usize]| -> Result<f64, EvalError> {
-                let p = net
-                    .predict_proba(&problem.x.select(Axis(0), rows))
-                    .map_err(model_error("network"))?;
-                let truth: Vec<usize> = rows.iter().map(|&r| labels[r]).collect();
-                accuracy(&truth, &argmax_rows(p.view()))
-            };
-            let history = net.with_model(|m| m.history().to_vec());
-            let best_epoch = net.with_model(|m| m.best_epoch());
-            let spec = experiment
-                .models
-                .iter()
-                .find_map(|m| match m.reseeded(seed) {
-                    Model::Network(n) => Some(n),
-                    _ => None,
-                })
-                .ok_or_else(|| EvalError::Invalid("no network in the line-up".into()))?;
-            let fit_labels: Vec<usize> = held.train.iter().map(|&r| labels[r]).collect();
-            let (train_accuracy_curve, replay_exact) = replay_train_accuracy(
-                &spec,
-                &problem.x.select(Axis(0), &held.train),
-                &fit_labels,
-                &history,
-                best_epoch,
-                experiment.quick,
-            )?;
-            NetworkCurves {
-                history,
-                best_epoch,
-                train_accuracy: score(&held.train)?,
-                validation_accuracy: score(&held.validation)?,
-                train_accuracy_curve,
-                replay_exact,
-            }
-        }
-        None => NetworkCurves::default(),
-    };
-    let blend = if plan.is_empty() {
-        "no blend".to_string()
-    } else {
-        plan.iter()
-            .map(|(n, w)| format!("{n} × {w:.2}"))
-            .collect::<Vec<_>>()
-            .join(" + ")
-    };
-    let outcome = ExperimentOutcome {
-        name: problem.name.clone(),
+    let network = curves(experiment, final_model.as_ref(), &estimate.plan)?;
+    let report = ExperimentReport {
+        name: problem.id,
         title: problem.title.clone(),
         classes: problem.classes.clone(),
         class_counts: problem.class_counts(),
         feature_names: problem.feature_names.clone(),
-        protocol,
-        best_classic,
-        blend,
+        protocol: estimate.protocol,
+        models: estimate.models,
+        best: choice.best,
+        best_classic: choice.best_classic,
+        blend: if estimate.plan.is_empty() {
+            "no blend".to_string()
+        } else {
+            plan_words(&estimate.plan)
+        },
         majority_baseline: problem.majority_baseline(),
         published: experiment.published,
         target: experiment.target,
         confusion,
-        confusion_source,
+        confusion_source: estimate.evidence.source,
         importance,
         importance_source,
         network,
         notes: experiment.notes.clone(),
         seconds: start.elapsed().as_secs_f64(),
-        final_model,
-        best,
-        models,
     };
     log(
         "classify",
         format!(
             "{}: best {} accuracy {:.4} ({:.0} s)",
-            outcome.name,
-            outcome.best,
-            outcome
-                .best_summary()
-                .map_or(f64::NAN, |m| m.protocol.mean.accuracy),
-            outcome.seconds
+            report.name,
+            report.best,
+            report.best_summary().protocol.mean.accuracy,
+            report.seconds
         ),
     );
-    Ok(outcome)
+    Ok(ExperimentOutcome {
+        report,
+        final_model,
+    })
 }
 
-/// The model with the highest protocol accuracy (ties: the first listed).
-fn best_of(models: &[ModelSummary]) -> String {
-    models
-        .iter()
-        .fold(None::<&ModelSummary>, |best, m| match best {
-            Some(b) if b.protocol.mean.accuracy >= m.protocol.mean.accuracy => Some(b),
-            _ => Some(m),
-        })
-        .map(|m| m.name.clone())
-        .unwrap_or_default()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evaluation::classification::ClassScores;
+
+    fn summary(name: Candidate, accuracy: f64) -> ModelSummary {
+        let scores = ClassScores {
+            accuracy,
+            macro_f1: accuracy,
+            roc_auc: accuracy,
+            log_loss: 1.0,
+        };
+        ModelSummary {
+            name,
+            settings: String::new(),
+            protocol: ModelRun::new(name, vec![scores]),
+            published_seed: None,
+            cv: None,
+        }
+    }
+
+    #[test]
+    fn the_best_candidate_is_the_most_accurate_and_the_first_on_ties() {
+        let models = [
+            summary(Learner::Boosting.into(), 0.8),
+            summary(Learner::Knn.into(), 0.9),
+            summary(Learner::Network.into(), 0.9),
+            summary(Candidate::Blend, 0.85),
+        ];
+        assert_eq!(choose(&models).best, Candidate::Single(Learner::Knn));
+    }
+
+    #[test]
+    fn the_best_classic_learner_ignores_the_network_and_the_blend() {
+        let models = [
+            summary(Learner::Boosting.into(), 0.7),
+            summary(Learner::Logistic.into(), 0.8),
+            summary(Learner::Knn.into(), 0.8),
+            summary(Learner::Network.into(), 0.95),
+            summary(Candidate::Blend, 0.99),
+        ];
+        let choice = choose(&models);
+        assert_eq!(choice.best, Candidate::Blend);
+        // Ties among classic learners go to the one listed last.
+        assert_eq!(choice.best_classic, Some(Learner::Knn));
+        let only_network = [summary(Learner::Network.into(), 0.9)];
+        assert_eq!(choose(&only_network).best_classic, None);
+    }
+
+    #[test]
+    fn the_final_blend_weighs_each_learner_by_its_mean_weight_over_seeds() {
+        let per_seed = vec![
+            vec![
+                (Learner::Boosting, 1.0),
+                (Learner::Knn, 0.0),
+                (Learner::Network, 0.0),
+            ],
+            vec![
+                (Learner::Boosting, 0.5),
+                (Learner::Knn, 0.0),
+                (Learner::Network, 0.5),
+            ],
+        ];
+        assert_eq!(
+            mean_weights(&per_seed),
+            vec![(Learner::Boosting, 0.75), (Learner::Network, 0.25)]
+        );
+        assert_eq!(mean_weights(&[]), Vec::new());
+    }
+
+    #[test]
+    fn the_plan_reads_as_weighted_members() {
+        let plan = vec![(Learner::Boosting, 0.6), (Learner::Network, 0.4)];
+        assert_eq!(plan_words(&plan), "boosting × 0.60 + network × 0.40");
+    }
+
+    #[test]
+    fn confusion_counts_come_from_the_chosen_candidates_probabilities() {
+        let problem = Problem {
+            id: crate::classify::identity::ExperimentId::Moods,
+            title: "t".into(),
+            classes: vec!["a".into(), "b".into()],
+            feature_names: vec!["x".into()],
+            ids: vec!["1".into(), "2".into(), "3".into()],
+            x: Array2::zeros((3, 1)),
+            y: ndarray::array![0, 1, 1],
+        };
+        let evidence = Evidence {
+            probabilities: vec![
+                (Learner::Knn.into(), ndarray::array![[0.9, 0.1], [0.9, 0.1]]),
+                (Candidate::Blend, ndarray::array![[0.9, 0.1], [0.1, 0.9]]),
+            ],
+            rows: vec![0, 2],
+            source: String::new(),
+        };
+        let blend = confusion(&problem, &evidence, Candidate::Blend).unwrap();
+        assert_eq!(blend, vec![vec![1, 0], vec![0, 1]]);
+        let knn = confusion(&problem, &evidence, Learner::Knn.into()).unwrap();
+        assert_eq!(knn, vec![vec![1, 0], vec![1, 0]]);
+    }
 }

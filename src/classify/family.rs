@@ -1,5 +1,5 @@
-//! What every family driver shares: its configuration, errors, feature rows from a source, and
-//! saving the final models.
+//! What every family driver shares: its configuration, feature rows from a source, and saving
+//! the final models.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -7,31 +7,10 @@ use std::path::PathBuf;
 use dataset::{AudioFeature, DataDir};
 use spotify_client::{ClientError, FeatureSource};
 
+pub use crate::classify::error::ClassifyError;
 use crate::classify::experiment::ExperimentOutcome;
+use crate::classify::identity::ExperimentId;
 use crate::classify::saved::{SavedClassifier, SavedError};
-
-/// Errors of the classification examples.
-#[derive(Debug, thiserror::Error)]
-pub enum ClassifyError {
-    /// Loading data failed.
-    #[error(transparent)]
-    Dataset(#[from] dataset::DatasetError),
-    /// Evaluating, plotting or writing failed.
-    #[error(transparent)]
-    Eval(#[from] evaluation::EvalError),
-    /// A saved model could not be saved or loaded.
-    #[error(transparent)]
-    Saved(#[from] SavedError),
-    /// The popularity model could not be trained, saved or loaded.
-    #[error(transparent)]
-    Predictor(#[from] crate::popularity::PredictorError),
-    /// A feature source failed.
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    /// Anything else, said plainly.
-    #[error("{0}")]
-    Invalid(String),
-}
 
 /// How to run a family of experiments.
 #[derive(Clone, Debug)]
@@ -51,8 +30,8 @@ pub const SEED: u64 = 12345;
 
 impl RunConfig {
     /// The directory of an experiment's saved model: `out/models/NAME`.
-    pub fn model_dir(&self, name: &str) -> PathBuf {
-        self.out.join("models").join(name)
+    pub fn model_dir(&self, experiment: ExperimentId) -> PathBuf {
+        self.out.join("models").join(experiment.to_string())
     }
 }
 
@@ -60,17 +39,18 @@ impl RunConfig {
 pub fn save_models(
     config: &RunConfig,
     outcomes: &mut [ExperimentOutcome],
-) -> Result<(), ClassifyError> {
+) -> Result<(), SavedError> {
     for outcome in outcomes {
         if let Some(model) = outcome.final_model.take() {
+            let report = &outcome.report;
             let mut saved = SavedClassifier::new(
-                &outcome.name,
-                &outcome.best,
-                outcome.classes.clone(),
-                outcome.feature_names.clone(),
+                report.name,
+                report.best,
+                report.classes.clone(),
+                report.feature_names.clone(),
                 model,
             );
-            saved.save(&config.model_dir(&outcome.name))?;
+            saved.save(&config.model_dir(report.name))?;
         }
     }
     Ok(())

@@ -9,14 +9,17 @@ use dataset::prepare::drop_repeated_ids;
 use dataset::{AudioFeature, Strictness};
 use ndarray::{Array1, Array2};
 
-use crate::classify::engine::{lineup, Model, Problem, Scale};
+use crate::classify::error::{ClassifyError, MissingValue};
 use crate::classify::experiment::{self, Experiment, ExperimentOutcome, Protocol};
-use crate::classify::family::{save_models, ClassifyError, RunConfig};
-use crate::classify::output::write_family;
+use crate::classify::family::{save_models, RunConfig};
+use crate::classify::identity::{ExperimentId, Learner};
+use crate::classify::lineup::{lineup, BlendPool, Scale};
+use crate::classify::output::{write_family, FamilyText};
+use crate::classify::problem::Problem;
 use crate::classify::saved::{predict_lines, SavedClassifier};
 
-/// The pooled experiment's key.
-pub const NAME: &str = "hits";
+/// The pooled experiment.
+pub const ID: ExperimentId = ExperimentId::Hits;
 
 /// Class names: `target` 0 and 1.
 pub const CLASSES: [&str; 2] = ["flop", "hit"];
@@ -37,18 +40,17 @@ pub fn feature_names(pooled: bool) -> Vec<String> {
     names
 }
 
-/// The model row of a track, or why it has none.
-pub fn row(track: &HitTrack, pooled: bool) -> Result<Vec<f64>, String> {
+/// The model row of a track, or the feature it lacks.
+pub fn row(track: &HitTrack, pooled: bool) -> Result<Vec<f64>, MissingValue> {
     let mut row = AudioFeature::ALL
         .iter()
         .map(|&f| {
-            track
-                .track
-                .features
-                .get(f)
-                .ok_or_else(|| format!("track {} has no `{f}`", track.track.id))
+            track.track.features.get(f).ok_or_else(|| MissingValue {
+                id: track.track.id.clone(),
+                field: f.name(),
+            })
         })
-        .collect::<Result<Vec<f64>, String>>()?;
+        .collect::<Result<Vec<f64>, MissingValue>>()?;
     row.push(track.chorus_hit);
     row.push(f64::from(track.sections));
     if pooled {
@@ -59,7 +61,7 @@ pub fn row(track: &HitTrack, pooled: bool) -> Result<Vec<f64>, String> {
 
 /// The problem of some hit tracks.
 pub fn problem(
-    name: &str,
+    id: ExperimentId,
     title: &str,
     tracks: &[HitTrack],
     pooled: bool,
@@ -67,16 +69,16 @@ pub fn problem(
     let width = feature_names(pooled).len();
     let mut values = Vec::with_capacity(tracks.len() * width);
     for track in tracks {
-        values.extend(row(track, pooled).map_err(ClassifyError::Invalid)?);
+        values.extend(row(track, pooled)?);
     }
     Ok(Problem {
-        name: name.into(),
+        id,
         title: title.into(),
         classes: CLASSES.iter().map(|c| c.to_string()).collect(),
         feature_names: feature_names(pooled),
         ids: tracks.iter().map(|t| t.track.id.clone()).collect(),
         x: Array2::from_shape_vec((tracks.len(), width), values)
-            .map_err(|e| ClassifyError::Invalid(e.to_string()))?,
+            .expect("every row has one value per feature name"),
         y: Array1::from_iter(
             tracks
                 .iter()
@@ -93,49 +95,52 @@ fn thin(tracks: Vec<HitTrack>, quick: bool) -> Vec<HitTrack> {
     tracks.into_iter().step_by(step).collect()
 }
 
-/// Runs the pooled experiment (the full line-up) and one per decade (boosted trees and network,
-/// splits only), writes the outputs into `config.out` and saves the pooled model in
-/// `config.out/models/hits`.
-pub fn run(config: &RunConfig) -> Result<Vec<ExperimentOutcome>, ClassifyError> {
-    let mut pooled_rows = Vec::new();
-    let mut decade_experiments = Vec::new();
-    let mut notes = Vec::new();
-    for decade in DECADES {
-        let loaded = hits::load_decade(&config.data, decade, Strictness::Strict)?;
-        let n = loaded.rows.len();
-        let rows = thin(drop_repeated_ids(loaded.rows), config.quick);
-        notes.push(format!(
-            "{decade}s (`{}`): {n} rows, {} kept after dropping every `uri` that appears more than once in the file",
-            hits::file(decade),
-            rows.len()
-        ));
-        let name = format!("hits_{decade}s");
-        let problem = problem(&name, &format!("Hits of the {decade}s"), &rows, false)?;
-        decade_experiments.push(Experiment {
-            problem,
-            protocol: Protocol::Split { cv_k: 0 },
-            models: lineup(2, Scale::Large, config.quick)
-                .into_iter()
-                .filter(|m| matches!(m, Model::Boosting(_) | Model::Network(_)))
-                .collect(),
-            published: None,
-            target: None,
-            notes: vec![notes[notes.len() - 1].clone()],
-            seed: config.seed,
-            quick: config.quick,
-            blend_pool: Vec::new(),
-            refit_best: false,
-        });
-        pooled_rows.extend(rows);
-    }
-    let before = pooled_rows.len();
-    let pooled_rows = drop_repeated_ids(pooled_rows);
+/// One decade's experiment (boosted trees and network, splits only) and its rows.
+fn decade_experiment(
+    config: &RunConfig,
+    decade: u16,
+) -> Result<(Experiment, Vec<HitTrack>), ClassifyError> {
+    let loaded = hits::load_decade(&config.data, decade, Strictness::Strict)?;
+    let n = loaded.rows.len();
+    let rows = thin(drop_repeated_ids(loaded.rows), config.quick);
+    let note = format!(
+        "{decade}s (`{}`): {n} rows, {} kept after dropping every `uri` that appears more than once in the file",
+        hits::file(decade),
+        rows.len()
+    );
+    let id = ExperimentId::HitsOfDecade(decade);
+    let experiment = Experiment {
+        problem: problem(id, &format!("Hits of the {decade}s"), &rows, false)?,
+        protocol: Protocol::Split { cv_k: 0 },
+        models: lineup(2, Scale::Large, config.quick)
+            .into_iter()
+            .filter(|m| matches!(m.learner(), Learner::Boosting | Learner::Network))
+            .collect(),
+        published: None,
+        target: None,
+        notes: vec![note],
+        seed: config.seed,
+        quick: config.quick,
+        blend_pool: BlendPool::All,
+        refit_best: false,
+    };
+    Ok((experiment, rows))
+}
+
+/// The pooled experiment: every decade's rows, each `uri` once, with `decade` a feature.
+fn pooled_experiment(
+    config: &RunConfig,
+    rows: Vec<HitTrack>,
+    mut notes: Vec<String>,
+) -> Result<Experiment, ClassifyError> {
+    let before = rows.len();
+    let rows = drop_repeated_ids(rows);
     notes.push(format!(
         "Pooled: {before} rows of the six decades, {} kept after dropping every `uri` that appears in more than one decade; `decade` is a feature of the pooled model.",
-        pooled_rows.len()
+        rows.len()
     ));
-    let pooled = Experiment {
-        problem: problem(NAME, "Hit or flop, all decades pooled", &pooled_rows, true)?,
+    Ok(Experiment {
+        problem: problem(ID, "Hit or flop, all decades pooled", &rows, true)?,
         protocol: Protocol::Split { cv_k: 5 },
         models: lineup(2, Scale::Large, config.quick),
         published: None,
@@ -143,25 +148,26 @@ pub fn run(config: &RunConfig) -> Result<Vec<ExperimentOutcome>, ClassifyError> 
         notes,
         seed: config.seed,
         quick: config.quick,
-        blend_pool: vec!["boosting", "network"],
+        blend_pool: BlendPool::Only(vec![Learner::Boosting, Learner::Network]),
         refit_best: true,
-    };
-    let mut outcomes = vec![experiment::run(&pooled)?];
-    for experiment in &decade_experiments {
-        outcomes.push(experiment::run(experiment)?);
-    }
-    let decade_table: Vec<String> = outcomes
+    })
+}
+
+/// The per-decade table of `report.md`.
+fn decade_table(decades: &[ExperimentOutcome]) -> String {
+    let lines: Vec<String> = decades
         .iter()
-        .skip(1)
         .map(|o| {
-            let best = o.best_summary().map(|m| m.protocol.mean);
+            let report = &o.report;
+            let best = report.best_summary().protocol.mean;
             format!(
                 "| {} | {} | {:.2}% | {:.4} | {} |",
-                o.title,
-                o.best,
-                100.0 * best.map_or(f64::NAN, |b| b.accuracy),
-                best.map_or(f64::NAN, |b| b.roc_auc),
-                o.models
+                report.title,
+                report.best,
+                100.0 * best.accuracy,
+                best.roc_auc,
+                report
+                    .models
                     .iter()
                     .map(|m| format!("{} {:.2}%", m.name, 100.0 * m.protocol.mean.accuracy))
                     .collect::<Vec<_>>()
@@ -169,17 +175,38 @@ pub fn run(config: &RunConfig) -> Result<Vec<ExperimentOutcome>, ClassifyError> 
             )
         })
         .collect();
-    let extra = format!(
+    format!(
         "## Per decade, at a glance\n\n| decade | best | accuracy | ROC AUC | every model |\n|---|---|---|---|---|\n{}\n",
-        decade_table.join("\n")
-    );
-    write_family(
-        &config.out,
-        "Hit or flop",
-        "Whether a track was on the Billboard Hot-100, from its audio features, `chorus_hit` and `sections`: all decades pooled (the `hits` experiment of `metrics.json`, with every model and a 5-fold CV), then each decade alone (boosted trees, network and their blend, splits only). The blend is that of the boosted trees and the network (the other models are compared but not blended, which keeps the pooled run to a few minutes). Accuracies are means over 5 stratified 80/20 splits (seed 12345 and seeds 1–4). Every number below is generated by this run.",
-        &outcomes,
-        &extra,
-    )?;
+        lines.join("\n")
+    )
+}
+
+/// Runs the pooled experiment (the full line-up) and one per decade (boosted trees and network,
+/// splits only), writes the outputs into `config.out` and saves the pooled model in
+/// `config.out/models/hits`.
+pub fn run(config: &RunConfig) -> Result<Vec<ExperimentOutcome>, ClassifyError> {
+    let mut pooled_rows = Vec::new();
+    let mut decade_experiments = Vec::new();
+    for decade in DECADES {
+        let (experiment, rows) = decade_experiment(config, decade)?;
+        pooled_rows.extend(rows);
+        decade_experiments.push(experiment);
+    }
+    let notes = decade_experiments
+        .iter()
+        .flat_map(|e| e.notes.iter().cloned())
+        .collect();
+    let pooled = pooled_experiment(config, pooled_rows, notes)?;
+    let mut outcomes = vec![experiment::run(&pooled)?];
+    for experiment in &decade_experiments {
+        outcomes.push(experiment::run(experiment)?);
+    }
+    let text = FamilyText {
+        title: "Hit or flop",
+        intro: "Whether a track was on the Billboard Hot-100, from its audio features, `chorus_hit` and `sections`: all decades pooled (the `hits` experiment of `metrics.json`, with every model and a 5-fold CV), then each decade alone (boosted trees, network and their blend, splits only). The blend is that of the boosted trees and the network (the other models are compared but not blended, which keeps the pooled run to a few minutes). Accuracies are means over 5 stratified 80/20 splits (seed 12345 and seeds 1–4). Every number below is generated by this run.",
+        extra: decade_table(&outcomes[1..]),
+    };
+    write_family(&config.out, &text, &outcomes)?;
     save_models(config, &mut outcomes[..1])?;
     Ok(outcomes)
 }
@@ -191,7 +218,7 @@ pub fn predict(
     ids: &[String],
     features: Option<&Path>,
 ) -> Result<Vec<String>, ClassifyError> {
-    let model = SavedClassifier::load(&config.model_dir(NAME))?;
+    let model = SavedClassifier::load(&config.model_dir(ID))?;
     let (tracks, source) = match features {
         Some(path) => (
             hits::load_path(path, Strictness::Lenient)?.rows,
@@ -204,6 +231,7 @@ pub fn predict(
     };
     let mut rows: HashMap<String, Vec<f64>> = HashMap::new();
     for track in &tracks {
+        // A track without every feature has no row: it is reported as unknown.
         if let Ok(values) = row(track, true) {
             rows.entry(track.track.id.clone()).or_insert(values);
         }

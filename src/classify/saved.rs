@@ -6,12 +6,16 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use classic_models::ClassifierFile;
+use classic_models::{ClassifierFile, ModelError};
 use evaluation::classification::PredictProba;
+use evaluation::EvalError;
 use ndarray::Array2;
+use neural_models::NeuralError;
 use serde::{Deserialize, Serialize};
 
-use crate::classify::engine::Fitted;
+use crate::classify::error::{probabilities, ProbaError};
+use crate::classify::identity::{Candidate, ExperimentId, ModelFamily};
+use crate::classify::lineup::Fitted;
 use crate::classify::network::FittedNetwork;
 
 /// The tag of a saved classifier's manifest.
@@ -20,37 +24,102 @@ pub const SAVED_FORMAT: &str = "spotify-ml/classifier";
 pub const SAVED_VERSION: u32 = 1;
 const MANIFEST: &str = "classifier.json";
 
+/// What is wrong with one file of a saved model, or what failed while writing it.
+#[derive(Debug, thiserror::Error)]
+pub enum FileProblem {
+    /// The file or its directory could not be created, read or written.
+    #[error("cannot be created, read or written")]
+    Io(#[source] std::io::Error),
+    /// The manifest is not valid JSON of its layout (or names an unknown model or experiment).
+    #[error("not a model manifest (invalid or truncated JSON)")]
+    Json(#[source] serde_json::Error),
+    /// Writing the file failed.
+    #[error("could not be written")]
+    Write(#[source] EvalError),
+    /// A classic classifier file could not be read or written.
+    #[error("not a readable classic-classifier file")]
+    Classic(#[source] ModelError),
+    /// A network file could not be read or written.
+    #[error("not a readable network file")]
+    Network(#[source] NeuralError),
+    /// The manifest is of another format or version.
+    #[error(
+        "format {format:?} version {version} is not {expected_format} version {expected_version}"
+    )]
+    Foreign {
+        /// The format tag found.
+        format: String,
+        /// The version found.
+        version: u32,
+        /// The format tag this build reads.
+        expected_format: &'static str,
+        /// The version this build reads.
+        expected_version: u32,
+    },
+    /// The file disagrees with its manifest, or the manifest with this build.
+    #[error("{0}")]
+    Mismatch(&'static str),
+}
+
 /// Errors of saving and loading a [`SavedClassifier`].
 #[derive(Debug, thiserror::Error)]
 pub enum SavedError {
-    /// A file is missing.
-    #[error("{path}: no trained model here ({message}); run the experiment's example first (it saves its models under `--out`)")]
+    /// The manifest is missing.
+    #[error("{path}: no trained model here; run the experiment's example first (it saves its models under `--out`)")]
     Missing {
-        /// The file.
+        /// The manifest's path.
         path: PathBuf,
-        /// The system's message.
-        message: String,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A member the manifest lists is missing.
+    #[error(
+        "{path}: the manifest lists it but the file is missing; run the experiment's example again"
+    )]
+    MissingMember {
+        /// The member's path.
+        path: PathBuf,
     },
     /// A file is damaged, foreign or of another version, or could not be written.
-    #[error("{path}: {message}")]
+    #[error("{path}: {problem}")]
     File {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        message: String,
+        #[source]
+        problem: Box<FileProblem>,
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum MemberKind {
-    Classic,
-    Network,
+impl SavedError {
+    fn file(path: &Path) -> impl Fn(FileProblem) -> SavedError + '_ {
+        move |problem| SavedError::File {
+            path: path.to_path_buf(),
+            problem: Box::new(problem),
+        }
+    }
+}
+
+/// Why a model could not predict some rows.
+#[derive(Debug, thiserror::Error)]
+pub enum RowsError {
+    /// The rows have the wrong number of columns.
+    #[error("the model takes {expected} columns but got {found}")]
+    Width {
+        /// Columns the model takes.
+        expected: usize,
+        /// Columns given.
+        found: usize,
+    },
+    /// The model refused the rows.
+    #[error(transparent)]
+    Model(#[from] ProbaError),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Member {
-    kind: MemberKind,
+    kind: ModelFamily,
     file: String,
     weight: f64,
 }
@@ -59,8 +128,8 @@ struct Member {
 struct Manifest {
     format: String,
     version: u32,
-    experiment: String,
-    model: String,
+    experiment: ExperimentId,
+    model: Candidate,
     classes: Vec<String>,
     feature_names: Vec<String>,
     members: Vec<Member>,
@@ -76,8 +145,8 @@ pub struct SavedClassifier {
 impl SavedClassifier {
     /// Wraps a fitted model (a single learner or a blend) with its names.
     pub fn new(
-        experiment: &str,
-        model_name: &str,
+        experiment: ExperimentId,
+        model_name: Candidate,
         classes: Vec<String>,
         feature_names: Vec<String>,
         model: Fitted,
@@ -86,8 +155,8 @@ impl SavedClassifier {
             manifest: Manifest {
                 format: SAVED_FORMAT.into(),
                 version: SAVED_VERSION,
-                experiment: experiment.into(),
-                model: model_name.into(),
+                experiment,
+                model: model_name,
                 classes,
                 feature_names,
                 members: Vec::new(),
@@ -97,13 +166,13 @@ impl SavedClassifier {
     }
 
     /// The experiment it was trained for.
-    pub fn experiment(&self) -> &str {
-        &self.manifest.experiment
+    pub fn experiment(&self) -> ExperimentId {
+        self.manifest.experiment
     }
 
-    /// The model's name (`boosting`, `network`, `blend`, …).
-    pub fn model_name(&self) -> &str {
-        &self.manifest.model
+    /// The candidate it is (`boosting`, `network`, `blend`, …).
+    pub fn model_name(&self) -> Candidate {
+        self.manifest.model
     }
 
     /// Class names.
@@ -117,141 +186,143 @@ impl SavedClassifier {
     }
 
     /// Class probabilities of model rows.
-    pub fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
+    pub fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, RowsError> {
         if x.ncols() != self.manifest.feature_names.len() {
-            return Err(format!(
-                "the model takes {} columns but got {}",
-                self.manifest.feature_names.len(),
-                x.ncols()
-            ));
+            return Err(RowsError::Width {
+                expected: self.manifest.feature_names.len(),
+                found: x.ncols(),
+            });
         }
-        self.model.predict_proba(x)
+        Ok(probabilities(&self.model, x)?)
+    }
+
+    /// Saves one member as `member{index}.json` (or `member{index}_network.json`).
+    fn save_member(
+        &self,
+        dir: &Path,
+        index: usize,
+        weight: f64,
+        member: &Fitted,
+    ) -> Result<Member, SavedError> {
+        let (kind, file) = match member {
+            Fitted::Classic(model) => {
+                let file = format!("member{index}.json");
+                let path = dir.join(&file);
+                ClassifierFile::new(
+                    model.clone(),
+                    self.manifest.feature_names.clone(),
+                    self.manifest.classes.clone(),
+                )
+                .save(&path)
+                .map_err(|e| SavedError::file(&path)(FileProblem::Classic(e)))?;
+                (ModelFamily::Classic, file)
+            }
+            Fitted::Network(net) => {
+                let file = format!("member{index}_network.json");
+                let path = dir.join(&file);
+                net.with_model(|m| m.save(&path))
+                    .map_err(|e| SavedError::file(&path)(FileProblem::Network(e)))?;
+                (ModelFamily::Network, file)
+            }
+            Fitted::Blend(_) => {
+                return Err(SavedError::file(dir)(FileProblem::Mismatch(
+                    "a blend of blends cannot be saved",
+                )));
+            }
+        };
+        Ok(Member { kind, file, weight })
     }
 
     /// Saves into `dir` atomically, file by file; the manifest is written last.
     pub fn save(&mut self, dir: &Path) -> Result<(), SavedError> {
-        let error = |path: &Path, e: &dyn std::fmt::Display| SavedError::File {
-            path: path.to_path_buf(),
-            message: format!("could not write: {e}"),
-        };
-        std::fs::create_dir_all(dir).map_err(|e| error(dir, &e))?;
+        std::fs::create_dir_all(dir).map_err(|e| SavedError::file(dir)(FileProblem::Io(e)))?;
         let members: Vec<(f64, &Fitted)> = match &self.model {
             Fitted::Blend(members) => members.iter().map(|(w, m)| (*w, m)).collect(),
             single => vec![(1.0, single)],
         };
-        let mut entries = Vec::new();
-        for (i, (weight, member)) in members.into_iter().enumerate() {
-            match member {
-                Fitted::Classic(model) => {
-                    let file = format!("member{i}.json");
-                    let path = dir.join(&file);
-                    ClassifierFile::new(
-                        model.clone(),
-                        self.manifest.feature_names.clone(),
-                        self.manifest.classes.clone(),
-                    )
-                    .save(&path)
-                    .map_err(|e| error(&path, &e))?;
-                    entries.push(Member {
-                        kind: MemberKind::Classic,
-                        file,
-                        weight,
-                    });
-                }
-                Fitted::Network(net) => {
-                    let file = format!("member{i}_network.json");
-                    let path = dir.join(&file);
-                    net.with_model(|m| m.save(&path))
-                        .map_err(|e| error(&path, &e))?;
-                    entries.push(Member {
-                        kind: MemberKind::Network,
-                        file,
-                        weight,
-                    });
-                }
-                Fitted::Blend(_) => {
-                    return Err(error(dir, &"a blend of blends cannot be saved"));
-                }
-            }
-        }
+        let entries = members
+            .into_iter()
+            .enumerate()
+            .map(|(i, (weight, member))| self.save_member(dir, i, weight, member))
+            .collect::<Result<Vec<_>, _>>()?;
         self.manifest.members = entries;
         let path = dir.join(MANIFEST);
-        let text = serde_json::to_vec_pretty(&self.manifest).map_err(|e| error(&path, &e))?;
-        evaluation::report::write_atomic(&path, &text).map_err(|e| error(&path, &e))
+        let text = serde_json::to_vec_pretty(&self.manifest)
+            .expect("a manifest of names and numbers serialises");
+        evaluation::report::write_atomic(&path, &text)
+            .map_err(|e| SavedError::file(&path)(FileProblem::Write(e)))
     }
 
     /// Loads a model saved by [`SavedClassifier::save`]: a missing file is
-    /// [`SavedError::Missing`], a damaged or foreign one [`SavedError::File`], each naming it.
+    /// [`SavedError::Missing`] or [`SavedError::MissingMember`], a damaged or foreign one
+    /// [`SavedError::File`], each naming it.
     pub fn load(dir: &Path) -> Result<SavedClassifier, SavedError> {
         let path = dir.join(MANIFEST);
-        let bytes = std::fs::read(&path).map_err(|e| SavedError::Missing {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let bad = |path: &Path, message: String| SavedError::File {
-            path: path.to_path_buf(),
-            message,
-        };
-        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-            bad(
-                &path,
-                format!("not a classifier manifest (invalid or truncated JSON: {e})"),
-            )
-        })?;
-        if manifest.format != SAVED_FORMAT || manifest.version != SAVED_VERSION {
-            return Err(bad(
-                &path,
-                format!(
-                    "format {:?} version {} is not {SAVED_FORMAT} version {SAVED_VERSION}",
-                    manifest.format, manifest.version
-                ),
-            ));
-        }
-        let mut members = Vec::new();
-        for member in &manifest.members {
-            let file = dir.join(&member.file);
-            if !file.exists() {
-                return Err(SavedError::Missing {
-                    path: file,
-                    message: "the manifest lists it but the file is missing".into(),
-                });
-            }
-            let fitted = match member.kind {
-                MemberKind::Classic => {
-                    let loaded =
-                        ClassifierFile::load(&file).map_err(|e| bad(&file, e.to_string()))?;
-                    if loaded.feature_names != manifest.feature_names
-                        || loaded.classes != manifest.classes
-                    {
-                        return Err(bad(
-                            &file,
-                            "its columns or classes differ from the manifest's".into(),
-                        ));
-                    }
-                    Fitted::Classic(loaded.model)
-                }
-                MemberKind::Network => {
-                    let net = FittedNetwork::load(&file).map_err(|e| bad(&file, e.to_string()))?;
-                    if net.n_classes() != manifest.classes.len() {
-                        return Err(bad(
-                            &file,
-                            "its number of classes differs from the manifest's".into(),
-                        ));
-                    }
-                    Fitted::Network(net)
-                }
-            };
-            members.push((member.weight, fitted));
-        }
+        let manifest = read_manifest(&path)?;
+        let mut members = manifest
+            .members
+            .iter()
+            .map(|member| Ok((member.weight, load_member(dir, &manifest, member)?)))
+            .collect::<Result<Vec<_>, SavedError>>()?;
         let model = match members.len() {
-            0 => return Err(bad(&path, "the manifest lists no model".into())),
-            1 if members[0].0 == 1.0 => members
-                .pop()
-                .map(|(_, m)| m)
-                .ok_or_else(|| bad(&path, "no model".into()))?,
+            0 => {
+                return Err(SavedError::file(&path)(FileProblem::Mismatch(
+                    "the manifest lists no model",
+                )))
+            }
+            1 if members[0].0 == 1.0 => members.pop().expect("one member").1,
             _ => Fitted::Blend(members),
         };
         Ok(SavedClassifier { manifest, model })
+    }
+}
+
+/// Reads and checks a manifest.
+fn read_manifest(path: &Path) -> Result<Manifest, SavedError> {
+    let bytes = std::fs::read(path).map_err(|source| SavedError::Missing {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let manifest: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| SavedError::file(path)(FileProblem::Json(e)))?;
+    if manifest.format != SAVED_FORMAT || manifest.version != SAVED_VERSION {
+        return Err(SavedError::file(path)(FileProblem::Foreign {
+            format: manifest.format,
+            version: manifest.version,
+            expected_format: SAVED_FORMAT,
+            expected_version: SAVED_VERSION,
+        }));
+    }
+    Ok(manifest)
+}
+
+/// Loads one member a manifest lists, checking it against the manifest.
+fn load_member(dir: &Path, manifest: &Manifest, member: &Member) -> Result<Fitted, SavedError> {
+    let path = dir.join(&member.file);
+    if !path.exists() {
+        return Err(SavedError::MissingMember { path });
+    }
+    let bad = SavedError::file(&path);
+    match member.kind {
+        ModelFamily::Classic => {
+            let loaded = ClassifierFile::load(&path).map_err(|e| bad(FileProblem::Classic(e)))?;
+            if loaded.feature_names != manifest.feature_names || loaded.classes != manifest.classes
+            {
+                return Err(bad(FileProblem::Mismatch(
+                    "its columns or classes differ from the manifest's",
+                )));
+            }
+            Ok(Fitted::Classic(loaded.model))
+        }
+        ModelFamily::Network => {
+            let net = FittedNetwork::load(&path).map_err(|e| bad(FileProblem::Network(e)))?;
+            if net.n_classes() != manifest.classes.len() {
+                return Err(bad(FileProblem::Mismatch(
+                    "its number of classes differs from the manifest's",
+                )));
+            }
+            Ok(Fitted::Network(net))
+        }
     }
 }
 
@@ -267,6 +338,11 @@ pub fn prediction_line(id: &str, classes: &[String], probabilities: &[f64]) -> S
     format!("{id} → {}", parts.join(", "))
 }
 
+/// One model row as a one-row matrix.
+pub fn one_row(row: &[f64]) -> Array2<f64> {
+    Array2::from_shape_vec((1, row.len()), row.to_vec()).expect("a row of n values is 1 × n")
+}
+
 /// Predicts each id from the rows of a features source (`rows` maps a track id to its model
 /// row); an id the source lacks gets a line saying so, and the others are still predicted.
 pub fn predict_lines(
@@ -278,13 +354,64 @@ pub fn predict_lines(
     ids.iter()
         .map(|id| match rows.get(id) {
             None => format!("{id} → unknown track id: not in {source}"),
-            Some(row) => match Array2::from_shape_vec((1, row.len()), row.clone())
-                .map_err(|e| e.to_string())
-                .and_then(|x| model.predict_proba(&x))
-            {
+            Some(row) => match model.predict_proba(&one_row(row)) {
                 Ok(p) => prediction_line(id, model.classes(), &p.row(0).to_vec()),
                 Err(e) => format!("{id} → cannot predict: {e}"),
             },
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages of an error and of every cause below it.
+    fn chain(error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(inner) = cause {
+            text.push_str(" / ");
+            text.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_manifest_naming_an_unknown_model_is_an_error_listing_the_known_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST);
+        let manifest = r#"{"format": "spotify-ml/classifier", "version": 1,
+            "experiment": "genre3", "model": "forest", "classes": [], "feature_names": [],
+            "members": []}"#;
+        std::fs::write(&path, manifest).unwrap();
+        let error = SavedClassifier::load(dir.path()).unwrap_err();
+        assert!(matches!(error, SavedError::File { .. }), "{error:?}");
+        let text = chain(&error);
+        assert!(text.contains("classifier.json"), "{text}");
+        assert!(
+            text.contains("random_forest, logistic, knn, network, blend"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_foreign_manifest_says_what_it_is_and_what_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = r#"{"format": "other", "version": 7, "experiment": "moods",
+            "model": "knn", "classes": [], "feature_names": [], "members": []}"#;
+        std::fs::write(dir.path().join(MANIFEST), manifest).unwrap();
+        let text = SavedClassifier::load(dir.path()).unwrap_err().to_string();
+        assert!(text.contains("\"other\" version 7"), "{text}");
+        assert!(text.contains("spotify-ml/classifier version 1"), "{text}");
+    }
+
+    #[test]
+    fn a_missing_manifest_keeps_the_systems_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = SavedClassifier::load(&dir.path().join("none")).unwrap_err();
+        assert!(matches!(error, SavedError::Missing { .. }));
+        assert!(std::error::Error::source(&error).is_some());
+    }
 }

@@ -3,7 +3,7 @@
 //! on anything; its only job is to answer like a real [`QuartileModel`] would (probabilities
 //! that move with the inputs, field-named errors).
 
-use spotify_ml::popularity::{QuartileModel, SongInput};
+use spotify_ml::popularity::{QuartileModel, SongError, SongInput};
 
 /// Softmax over `k * score - spread * (k - 1.5)^2` for quartile `k`, where the score rises with
 /// the artist's popularity, danceability, energy and loudness and falls with instrumentalness
@@ -46,13 +46,16 @@ impl QuartileModel for LinearQuartileModel {
         &self.genres
     }
 
-    fn predict_proba(&self, song: &SongInput) -> Result<[f64; 4], String> {
-        song.validate().map_err(|error| error.to_string())?;
+    fn predict_proba(&self, song: &SongInput) -> Result<[f64; 4], SongError> {
+        song.validate()?;
         let genre = self
             .genres
             .iter()
             .position(|g| *g == song.genre)
-            .ok_or_else(|| format!("`genre` = {:?} is not a genre the model knows", song.genre))?;
+            .ok_or_else(|| SongError::UnknownGenre {
+                genre: song.genre.clone(),
+                known: self.genres.clone(),
+            })?;
         let score = self.score(song, genre);
         let logits: Vec<f64> = (0..4)
             .map(|k| {
