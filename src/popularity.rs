@@ -600,7 +600,9 @@ impl PopularityPredictor {
             total.scaled_add(wb, &p);
         }
         if let (Some(net), true) = (&self.network, wn > 0.0) {
-            let p = net.predict_proba(x).map_err(PredictorError::Model)?;
+            let p = net
+                .predict_proba(x)
+                .map_err(|e| PredictorError::Model(evaluation::error::chain(&e)))?;
             total.scaled_add(wn, &p);
         }
         Ok(total)

@@ -221,7 +221,7 @@ impl PredictProba for Fitted {
         }
     }
 
-    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, evaluation::ProbaError> {
         match self {
             Fitted::Classic(m) => m.predict_proba(x),
             Fitted::Network(m) => m.predict_proba(x),
@@ -487,14 +487,18 @@ pub fn run_split(
             let fitted = model
                 .reseeded(seed)
                 .fit(x_train.clone(), y_train.clone())
-                .map_err(|message| EvalError::Model {
-                    context: format!("{} {} seed {seed}", problem.name, model.name()),
-                    message,
+                .map_err(|message| {
+                    EvalError::model(
+                        format!("{} {} seed {seed}", problem.name, model.name()),
+                        message,
+                    )
                 })?;
             let predict = |x: &Array2<f64>| {
-                fitted.predict_proba(x).map_err(|message| EvalError::Model {
-                    context: format!("{} {} seed {seed}", problem.name, model.name()),
-                    message,
+                fitted.predict_proba(x).map_err(|error| {
+                    EvalError::model(
+                        format!("{} {} seed {seed}", problem.name, model.name()),
+                        error,
+                    )
                 })
             };
             let test_proba = predict(&problem.x.select(Axis(0), &split.test))?;
@@ -515,24 +519,18 @@ pub fn run_split(
                         x_train.select(Axis(0), &held.train),
                         y_train.select(Axis(0), &held.train),
                     )
-                    .map_err(|message| EvalError::Model {
-                        context: format!(
-                            "{} {} seed {seed} (held out)",
-                            problem.name,
-                            model.name()
-                        ),
-                        message,
+                    .map_err(|message| {
+                        EvalError::model(
+                            format!("{} {} seed {seed} (held out)", problem.name, model.name()),
+                            message,
+                        )
                     })?;
-                refit
-                    .predict_proba(&x_held)
-                    .map_err(|message| EvalError::Model {
-                        context: format!(
-                            "{} {} seed {seed} (held out)",
-                            problem.name,
-                            model.name()
-                        ),
-                        message,
-                    })?
+                refit.predict_proba(&x_held).map_err(|error| {
+                    EvalError::model(
+                        format!("{} {} seed {seed} (held out)", problem.name, model.name()),
+                        error,
+                    )
+                })?
             };
             Ok(SeedFit {
                 seed_index: s,

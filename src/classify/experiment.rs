@@ -132,10 +132,7 @@ fn replay_train_accuracy(
                 &replay,
                 &linfa::DatasetBase::new(x_fit.clone(), y.clone()),
             )
-            .map_err(|e| EvalError::Model {
-                context: format!("network replay to epoch {epoch}"),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| EvalError::model(format!("network replay to epoch {epoch}"), e))?;
             let p = fitted
                 .predict_proba(x_fit)
                 .map_err(model_error("network replay"))?;
@@ -226,11 +223,8 @@ impl ExperimentOutcome {
     }
 }
 
-fn model_error(context: &str) -> impl Fn(String) -> EvalError + '_ {
-    move |message| EvalError::Model {
-        context: context.to_string(),
-        message,
-    }
+fn model_error<E: Into<evaluation::BoxError>>(context: &str) -> impl Fn(E) -> EvalError + '_ {
+    move |error| EvalError::model(context, error)
 }
 
 /// The blend weights for a final fit: the members (by name) and their weights.

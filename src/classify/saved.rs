@@ -125,7 +125,9 @@ impl SavedClassifier {
                 x.ncols()
             ));
         }
-        self.model.predict_proba(x)
+        self.model
+            .predict_proba(x)
+            .map_err(|e| evaluation::error::chain(&e))
     }
 
     /// Saves into `dir` atomically, file by file; the manifest is written last.
