@@ -64,8 +64,18 @@ impl ForestClassifierValidParams {
 }
 
 /// Parameters of [`ForestClassifier`], checked when fitted.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForestClassifierParams(ForestClassifierValidParams);
+
+debug_as_struct!(ForestClassifierParams {
+    n_trees,
+    max_depth,
+    min_leaf_rows,
+    features_per_split,
+    max_bins,
+    n_classes,
+    seed
+});
 
 impl Default for ForestClassifierParams {
     fn default() -> Self {

@@ -40,8 +40,10 @@ impl KnnValidParams {
 
 /// Parameters of [`Knn`], checked when fitted. Use it inside [`crate::Scaled`]: distances need
 /// comparable columns.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct KnnParams(KnnValidParams);
+
+debug_as_struct!(KnnParams { k, weighting });
 
 impl Default for KnnParams {
     fn default() -> Self {

@@ -33,8 +33,10 @@ impl KnnClassifierValidParams {
 }
 
 /// Parameters of [`KnnClassifier`], checked when fitted.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct KnnClassifierParams(KnnClassifierValidParams);
+
+debug_as_struct!(KnnClassifierParams { k, n_classes });
 
 impl Default for KnnClassifierParams {
     fn default() -> Self {

@@ -8,6 +8,21 @@
 //! regressor declares its search space next to itself ([`evaluation::Tunable`]), and its
 //! `from_params` refuses names that space does not declare; only a fitted model predicts.
 
+/// `Debug` for a `Params(ValidParams)` newtype that reads as the plain parameter struct it
+/// replaced (`KnnParams { k: 10, weighting: Distance }`), so that reports printing parameters
+/// keep their text.
+macro_rules! debug_as_struct {
+    ($params:ident { $($field:ident),* $(,)? }) => {
+        impl std::fmt::Debug for $params {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($params))
+                    $(.field(stringify!($field), &self.0.$field))*
+                    .finish()
+            }
+        }
+    };
+}
+
 mod binning;
 mod boosted_tree;
 pub mod boosting;

@@ -33,8 +33,15 @@ impl ElasticNetValidParams {
 }
 
 /// Parameters of [`ElasticNet`], checked when fitted (linfa's `ParamGuard`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ElasticNetParams(ElasticNetValidParams);
+
+debug_as_struct!(ElasticNetParams {
+    alpha,
+    l1_ratio,
+    max_iterations,
+    tolerance
+});
 
 impl Default for ElasticNetParams {
     fn default() -> Self {

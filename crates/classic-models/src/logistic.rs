@@ -38,8 +38,15 @@ impl LogisticValidParams {
 }
 
 /// Parameters of [`LogisticClassifier`], checked when fitted.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogisticParams(LogisticValidParams);
+
+debug_as_struct!(LogisticParams {
+    l2,
+    iterations,
+    learning_rate,
+    n_classes
+});
 
 impl Default for LogisticParams {
     fn default() -> Self {

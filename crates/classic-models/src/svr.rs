@@ -53,8 +53,16 @@ impl SvrValidParams {
 
 /// Parameters of [`Svr`], checked when fitted: ε-SVR with kernel `exp(−gamma·|a − b|²)`. Use it
 /// inside [`crate::Scaled`]. Fitting builds the full kernel matrix: memory grows with rows².
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct SvrParams(SvrValidParams);
+
+debug_as_struct!(SvrParams {
+    c,
+    epsilon,
+    gamma,
+    max_train_rows,
+    seed
+});
 
 impl Default for SvrParams {
     fn default() -> Self {

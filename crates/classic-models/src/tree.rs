@@ -77,8 +77,14 @@ impl DecisionTreeValidParams {
 }
 
 /// Parameters of [`DecisionTree`], checked when fitted.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionTreeParams(DecisionTreeValidParams);
+
+debug_as_struct!(DecisionTreeParams {
+    max_depth,
+    min_leaf_rows,
+    min_split_rows
+});
 
 impl Default for DecisionTreeParams {
     fn default() -> Self {
@@ -121,10 +127,7 @@ impl ParamGuard for DecisionTreeParams {
 
     fn check_ref(&self) -> Result<&DecisionTreeValidParams, ModelError> {
         let params = &self.0;
-        check_depth(params.max_depth)?;
-        if params.min_leaf_rows == 0 {
-            return Err(ModelError::parameter("min_leaf_rows", 0, "at least 1"));
-        }
+        check_tree_shape(params.max_depth, params.min_leaf_rows)?;
         if params.min_split_rows < 2 {
             return Err(ModelError::parameter(
                 "min_split_rows",
@@ -141,16 +144,20 @@ impl ParamGuard for DecisionTreeParams {
     }
 }
 
-/// A depth limit is `None` (unlimited) or in 1..=[`MAX_DEPTH`].
-fn check_depth(depth: Option<u16>) -> Result<(), ModelError> {
-    match depth {
-        Some(value) if value == 0 || value > MAX_DEPTH => Err(ModelError::parameter(
+/// A depth limit is `None` (unlimited) or in 1..=[`MAX_DEPTH`], and a leaf holds a row at
+/// least: the checks the tree and the forest share.
+fn check_tree_shape(max_depth: Option<u16>, min_leaf_rows: usize) -> Result<(), ModelError> {
+    if let Some(depth) = max_depth.filter(|&depth| depth == 0 || depth > MAX_DEPTH) {
+        return Err(ModelError::parameter(
             "max_depth",
-            value,
+            depth,
             "None (unlimited) or 1..=1000",
-        )),
-        _ => Ok(()),
+        ));
     }
+    if min_leaf_rows == 0 {
+        return Err(ModelError::parameter("min_leaf_rows", 0, "at least 1"));
+    }
+    Ok(())
 }
 
 /// A fitted regression tree.
@@ -265,8 +272,16 @@ impl RandomForestValidParams {
 /// Parameters of [`RandomForest`], checked when fitted. The trees are grown in parallel, in as
 /// many independently seeded smartcore forests as there are threads, whose predictions are
 /// averaged.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct RandomForestParams(RandomForestValidParams);
+
+debug_as_struct!(RandomForestParams {
+    n_trees,
+    max_depth,
+    min_leaf_rows,
+    feature_fraction,
+    seed
+});
 
 impl Default for RandomForestParams {
     fn default() -> Self {
@@ -326,10 +341,7 @@ impl ParamGuard for RandomForestParams {
         if params.n_trees == 0 {
             return Err(ModelError::parameter("n_trees", 0, "at least 1"));
         }
-        check_depth(params.max_depth)?;
-        if params.min_leaf_rows == 0 {
-            return Err(ModelError::parameter("min_leaf_rows", 0, "at least 1"));
-        }
+        check_tree_shape(params.max_depth, params.min_leaf_rows)?;
         if !(params.feature_fraction > 0.0 && params.feature_fraction <= 1.0) {
             return Err(ModelError::parameter(
                 "feature_fraction",
