@@ -30,6 +30,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::blend::forward_selection;
 use crate::cv::{check_folds, Fold};
 pub use crate::error::ProbaError;
 use crate::error::{EvalError, FitError};
@@ -441,26 +442,7 @@ pub fn select_proba_weights(
             "a blend member has no held-out probability for some rows".into(),
         ));
     }
-    let mut counts = vec![0usize; members.len()];
-    let mut sum = Array2::<f64>::zeros(parts[0].dim());
-    for step in 1..=BLEND_STEPS {
-        let mut best: Option<(usize, f64)> = None;
-        for (m, part) in parts.iter().enumerate() {
-            let candidate = (&sum + part) / step as f64;
-            let score = log_loss(&truth, candidate.view())?;
-            if best.is_none_or(|(_, s)| score < s) {
-                best = Some((m, score));
-            }
-        }
-        if let Some((m, _)) = best {
-            counts[m] += 1;
-            sum += &parts[m];
-        }
-    }
-    Ok(counts
-        .into_iter()
-        .map(|c| c as f64 / BLEND_STEPS as f64)
-        .collect())
+    forward_selection(&parts, BLEND_STEPS, |blend| log_loss(&truth, blend.view()))
 }
 
 /// A blend of out-of-fold probabilities scored honestly: the weights used on fold k are chosen

@@ -395,6 +395,45 @@ mod tests {
         }
     }
 
+    /// A learner whose every fit fails.
+    struct Failing;
+    impl Fit<Array2<f64>, Array1<f64>, linfa::Error> for Failing {
+        type Object = Fitted;
+        fn fit(&self, _: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<Fitted, linfa::Error> {
+            Err(linfa::Error::Parameters("always fails".into()))
+        }
+    }
+    impl Tunable for Failing {
+        type Error = linfa::Error;
+        fn search_space() -> SearchSpace {
+            SearchSpace::new().choice("unused", [Value::Int(0)])
+        }
+        fn from_params(_: &ParamSet) -> Result<Failing, linfa::Error> {
+            Ok(Failing)
+        }
+    }
+
+    #[test]
+    fn a_failing_fit_keeps_the_learners_error_as_its_cause() {
+        let (x, y, folds) = problem();
+        let error = crate::cross_validate(&Failing, &x, &y, &folds).unwrap_err();
+        let cause = std::error::Error::source(&error).expect("the fold's error");
+        assert_eq!(error.to_string(), "fold 0");
+        assert_eq!(cause.to_string(), "invalid parameter always fails");
+
+        match Search::grid("failing", Failing::search_space(), 1).run::<Failing, _>(&x, &y, &folds)
+        {
+            Err(EvalError::EveryCandidateFailed { label, failures }) => {
+                assert_eq!(label, "failing");
+                assert_eq!(
+                    failures,
+                    ["unused=0: fold 2: invalid parameter always fails"]
+                );
+            }
+            other => panic!("expected every candidate to fail, got {other:?}"),
+        }
+    }
+
     #[test]
     fn predicting_averages_the_fold_models_over_the_extra_rows() {
         let (x, y, folds) = problem();

@@ -299,6 +299,10 @@ fn weights_path(json_path: &Path, name: &str) -> Result<PathBuf, NeuralError> {
 
 /// Checks that the sizes recorded in a model file agree with each other.
 fn check_consistent(file: &ModelFile, json_path: &Path) -> Result<(), NeuralError> {
+    // The one check of an architecture read from disk; fitted networks come checked.
+    file.architecture
+        .check()
+        .map_err(|error| file_error(json_path, "invalid architecture", error))?;
     let n = file.n_inputs;
     if file.scaler.mean.len() != n || file.scaler.scale.len() != n {
         return Err(bad_file(
