@@ -15,13 +15,12 @@ use linfa::DatasetBase;
 
 fn fit(c: &mut Criterion) {
     let pool = chart_data::pool(2);
-    let params = RandomForestParams {
-        n_trees: 100,
-        max_depth: Some(12),
-        min_leaf_rows: 5,
-        feature_fraction: 1.0 / 3.0,
-        seed: 42,
-    };
+    let params = RandomForestParams::new()
+        .n_trees(100)
+        .max_depth(Some(12))
+        .min_leaf_rows(5)
+        .feature_fraction(1.0 / 3.0)
+        .seed(42);
     let mut group = c.benchmark_group("forest_fit");
     group
         .sample_size(10)

@@ -155,14 +155,13 @@ fn fit(
                 .fit(data)?,
         ),
         Model::Forest => Fitted::Forest(
-            RandomForestParams {
-                n_trees: FOREST_TREES,
-                max_depth: Some(FOREST_DEPTH),
-                min_leaf_rows: FOREST_LEAF_ROWS,
-                feature_fraction: 1.0 / 3.0,
-                seed: args.seed,
-            }
-            .fit(data)?,
+            RandomForestParams::new()
+                .n_trees(FOREST_TREES)
+                .max_depth(Some(FOREST_DEPTH))
+                .min_leaf_rows(FOREST_LEAF_ROWS)
+                .feature_fraction(1.0 / 3.0)
+                .seed(args.seed)
+                .fit(data)?,
         ),
         Model::Network => Fitted::Network(
             MlpRegressorParams::new(MlpConfig::new(vec![256, 128]).dropout(0.1))

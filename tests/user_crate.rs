@@ -71,8 +71,18 @@ fn a_crate_using_dataset_evaluation_and_classic_models_pulls_no_libtorch_or_web_
         .lines()
         .filter_map(|line| line.split_whitespace().next())
         .collect();
-    assert!(names.contains(&"classic-models"), "unexpected tree:\n{tree}");
-    for heavy in ["tch", "torch-sys", "axum", "tokio", "hyper", "neural-models"] {
+    assert!(
+        names.contains(&"classic-models"),
+        "unexpected tree:\n{tree}"
+    );
+    for heavy in [
+        "tch",
+        "torch-sys",
+        "axum",
+        "tokio",
+        "hyper",
+        "neural-models",
+    ] {
         assert!(
             !names.contains(&heavy),
             "`{heavy}` is in the user's dependency tree:\n{tree}"

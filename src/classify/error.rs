@@ -6,13 +6,9 @@ use neural_models::NeuralError;
 use crate::classify::identity::{Candidate, ExperimentId, UnknownName};
 use crate::classify::saved::SavedError;
 
-/// A fitted model's refusal to predict, as [`evaluation::classification::PredictProba`] reports
-/// it. The one place that turns that report into an error of this crate is [`probabilities`].
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ProbaError(pub String);
+pub use evaluation::ProbaError;
 
-/// Class probabilities of model rows, the refusal kept as an error.
+/// Class probabilities of model rows, the refusal kept as an error with its cause.
 pub fn probabilities<M>(
     model: &M,
     x: &ndarray::Array2<f64>,
@@ -20,7 +16,7 @@ pub fn probabilities<M>(
 where
     M: evaluation::classification::PredictProba + ?Sized,
 {
-    model.predict_proba(x).map_err(ProbaError)
+    model.predict_proba(x)
 }
 
 /// What failed inside one learner: fitting a classic model or a network, or predicting.

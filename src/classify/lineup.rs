@@ -156,7 +156,7 @@ impl PredictProba for Fitted {
         }
     }
 
-    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, evaluation::ProbaError> {
         match self {
             Fitted::Classic(m) => m.predict_proba(x),
             Fitted::Network(m) => m.predict_proba(x),

@@ -100,9 +100,8 @@ impl PredictProba for FittedNetwork {
         self.n_classes
     }
 
-    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
-        self.with_model(|model| model.predict_proba(x.view()))
-            .map_err(|e| e.to_string())
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, evaluation::ProbaError> {
+        Ok(self.with_model(|model| model.predict_proba(x.view()))?)
     }
 }
 

@@ -302,8 +302,11 @@ impl PredictProba for BoostingClassifier {
         self.n_classes
     }
 
-    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
-        self.try_predict_proba(x.view()).map_err(|e| e.to_string())
+    fn predict_proba(
+        &self,
+        x: &Array2<f64>,
+    ) -> Result<Array2<f64>, evaluation::classification::ProbaError> {
+        Ok(self.try_predict_proba(x.view())?)
     }
 }
 

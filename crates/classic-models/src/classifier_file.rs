@@ -9,7 +9,7 @@ use std::path::Path;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use evaluation::classification::PredictProba;
+use evaluation::classification::{PredictProba, ProbaError};
 
 use crate::boosting_classifier::BoostingClassifier;
 use crate::error::ModelError;
@@ -46,7 +46,7 @@ impl PredictProba for FittedClassifier {
         }
     }
 
-    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, ProbaError> {
         match self {
             FittedClassifier::Boosting(m) => m.predict_proba(x),
             FittedClassifier::Forest(m) => m.predict_proba(x),
@@ -95,7 +95,7 @@ impl ClassifierFile {
                 found: x.ncols(),
             });
         }
-        self.model.predict_proba(x).map_err(ModelError::InvalidData)
+        Ok(self.model.predict_proba(x)?)
     }
 
     /// Writes the file atomically (temporary file, then rename).
@@ -108,16 +108,16 @@ impl ClassifierFile {
     pub fn load(path: &Path) -> Result<ClassifierFile, ModelError> {
         let file: ClassifierFile =
             crate::persist::load_tagged(path, CLASSIFIER_FORMAT, CLASSIFIER_VERSION, "classifier")?;
-        let file_error = |message: String| ModelError::File {
-            path: path.to_path_buf(),
-            message,
-        };
         if file.classes.len() != file.model.n_classes() {
-            return Err(file_error(format!(
-                "corrupt classifier file: {} class names for a model of {} classes",
-                file.classes.len(),
-                file.model.n_classes()
-            )));
+            return Err(ModelError::Inconsistent {
+                path: path.to_path_buf(),
+                what: "classifier",
+                problem: format!(
+                    "{} class names for a model of {} classes",
+                    file.classes.len(),
+                    file.model.n_classes()
+                ),
+            });
         }
         Ok(file)
     }

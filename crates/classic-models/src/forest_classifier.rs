@@ -3,7 +3,7 @@
 //! forest's probabilities are the mean of its leaves' class shares.
 
 use linfa::traits::Fit;
-use linfa::DatasetBase;
+use linfa::{DatasetBase, ParamGuard};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -11,14 +11,16 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use evaluation::classification::PredictProba;
+use evaluation::classification::{PredictProba, ProbaError};
 
 use crate::binning::{bin_edges, bin_of};
+use crate::classes::{check_n_classes, class_count};
 use crate::error::ModelError;
 
-/// Parameters of [`ForestClassifier`].
+/// Checked parameters of [`ForestClassifier`], which only [`ForestClassifierParams`]'s check
+/// builds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ForestClassifierParams {
+pub struct ForestClassifierValidParams {
     n_trees: usize,
     max_depth: Option<usize>,
     min_leaf_rows: usize,
@@ -29,6 +31,52 @@ pub struct ForestClassifierParams {
     seed: u64,
 }
 
+impl ForestClassifierValidParams {
+    /// Number of trees, at least 1.
+    pub fn n_trees(&self) -> usize {
+        self.n_trees
+    }
+
+    /// Deepest a leaf may be, `None` for unlimited.
+    pub fn max_depth(&self) -> Option<usize> {
+        self.max_depth
+    }
+
+    /// Fewest rows in a leaf, at least 1.
+    pub fn min_leaf_rows(&self) -> usize {
+        self.min_leaf_rows
+    }
+
+    /// Features tried at each node (`None`: √features).
+    pub fn features_per_split(&self) -> Option<usize> {
+        self.features_per_split
+    }
+
+    /// The fixed number of classes, if any.
+    pub fn n_classes(&self) -> Option<usize> {
+        self.n_classes
+    }
+
+    /// Seed of the bootstrap and feature sampling.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// Parameters of [`ForestClassifier`], checked when fitted.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForestClassifierParams(ForestClassifierValidParams);
+
+debug_as_struct!(ForestClassifierParams {
+    n_trees,
+    max_depth,
+    min_leaf_rows,
+    features_per_split,
+    max_bins,
+    n_classes,
+    seed
+});
+
 impl Default for ForestClassifierParams {
     fn default() -> Self {
         ForestClassifierParams::new()
@@ -38,7 +86,7 @@ impl Default for ForestClassifierParams {
 impl ForestClassifierParams {
     /// 300 fully grown trees (one row per leaf at least), √features per node.
     pub fn new() -> Self {
-        ForestClassifierParams {
+        ForestClassifierParams(ForestClassifierValidParams {
             n_trees: 300,
             max_depth: None,
             min_leaf_rows: 1,
@@ -46,43 +94,79 @@ impl ForestClassifierParams {
             max_bins: 255,
             n_classes: None,
             seed: 0,
-        }
+        })
     }
 
-    /// Number of trees.
+    /// Number of trees, at least 1.
     pub fn n_trees(mut self, n: usize) -> Self {
-        self.n_trees = n;
+        self.0.n_trees = n;
         self
     }
 
     /// Deepest a leaf may be.
     pub fn max_depth(mut self, depth: Option<usize>) -> Self {
-        self.max_depth = depth;
+        self.0.max_depth = depth;
         self
     }
 
-    /// Fewest rows in a leaf.
+    /// Fewest rows in a leaf, at least 1.
     pub fn min_leaf_rows(mut self, rows: usize) -> Self {
-        self.min_leaf_rows = rows;
+        self.0.min_leaf_rows = rows;
         self
     }
 
-    /// Features tried at each node (`None`: √features).
+    /// Features tried at each node (`None`: √features); at least 1.
     pub fn features_per_split(mut self, n: Option<usize>) -> Self {
-        self.features_per_split = n;
+        self.0.features_per_split = n;
         self
     }
 
-    /// Fixes the number of classes (default: the largest label + 1).
+    /// Fixes the number of classes, at least 2 (default: the largest label + 1).
     pub fn n_classes(mut self, n: usize) -> Self {
-        self.n_classes = Some(n);
+        self.0.n_classes = Some(n);
         self
     }
 
     /// Seed of the bootstrap and feature sampling.
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
+        self.0.seed = seed;
         self
+    }
+}
+
+impl ParamGuard for ForestClassifierParams {
+    type Checked = ForestClassifierValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&ForestClassifierValidParams, ModelError> {
+        let params = &self.0;
+        if params.n_trees == 0 {
+            return Err(ModelError::parameter("n_trees", 0, "at least 1"));
+        }
+        if params.min_leaf_rows == 0 {
+            return Err(ModelError::parameter("min_leaf_rows", 0, "at least 1"));
+        }
+        if params.features_per_split == Some(0) {
+            return Err(ModelError::parameter(
+                "features_per_split",
+                0,
+                "None (√features) or at least 1",
+            ));
+        }
+        if !(2..=256).contains(&params.max_bins) {
+            return Err(ModelError::parameter(
+                "max_bins",
+                params.max_bins,
+                "2..=256",
+            ));
+        }
+        check_n_classes(params.n_classes)?;
+        Ok(params)
+    }
+
+    fn check(self) -> Result<ForestClassifierValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
     }
 }
 
@@ -156,8 +240,8 @@ impl ForestClassifier {
                 sum.into_iter().map(|s| s / n).collect()
             })
             .collect();
-        Array2::from_shape_vec((x.nrows(), k), rows.concat())
-            .map_err(|e| ModelError::InvalidData(e.to_string()))
+        Ok(Array2::from_shape_vec((x.nrows(), k), rows.concat())
+            .expect("every row has one share per class"))
     }
 }
 
@@ -166,8 +250,8 @@ impl PredictProba for ForestClassifier {
         self.n_classes
     }
 
-    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
-        self.try_predict_proba(x.view()).map_err(|e| e.to_string())
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, ProbaError> {
+        Ok(self.try_predict_proba(x.view())?)
     }
 }
 
@@ -178,8 +262,7 @@ struct Binned<'a> {
     k: usize,
 }
 
-impl ForestClassifierParams {
-    #[allow(clippy::too_many_arguments)]
+impl ForestClassifierValidParams {
     fn grow(
         &self,
         data: &Binned<'_>,
@@ -272,7 +355,7 @@ impl ForestClassifierParams {
     }
 }
 
-impl Fit<Array2<f64>, Array1<usize>, ModelError> for ForestClassifierParams {
+impl Fit<Array2<f64>, Array1<usize>, ModelError> for ForestClassifierValidParams {
     type Object = ForestClassifier;
 
     fn fit(
@@ -280,11 +363,6 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for ForestClassifierParams {
         dataset: &DatasetBase<Array2<f64>, Array1<usize>>,
     ) -> Result<ForestClassifier, ModelError> {
         let (x, y) = (dataset.records(), dataset.targets());
-        if self.n_trees == 0 || self.min_leaf_rows == 0 || !(2..=256).contains(&self.max_bins) {
-            return Err(ModelError::InvalidParams(
-                "a forest needs n_trees >= 1, min_leaf_rows >= 1 and max_bins in 2..=256".into(),
-            ));
-        }
         if x.nrows() != y.len() || x.nrows() < 2 || x.ncols() == 0 {
             return Err(ModelError::InvalidData(format!(
                 "a forest needs at least 2 rows, 1 column and one label per row ({} rows, {} labels)",
@@ -298,13 +376,7 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for ForestClassifierParams {
             ));
         }
         let labels: Vec<usize> = y.to_vec();
-        let largest = labels.iter().copied().max().unwrap_or(0);
-        let k = self.n_classes.unwrap_or((largest + 1).max(2));
-        if largest >= k {
-            return Err(ModelError::InvalidData(format!(
-                "label {largest} but there are {k} classes"
-            )));
-        }
+        let k = class_count(y, self.n_classes)?;
         let n_features = x.ncols();
         let edges: Vec<Vec<f64>> = (0..n_features)
             .map(|f| bin_edges(x.column(f).iter().copied(), self.max_bins))
@@ -364,7 +436,7 @@ mod tests {
         let acc = evaluation::classification::accuracy(y.as_slice().unwrap(), &predicted).unwrap();
         assert!(acc > 0.95, "{acc}");
         assert!(model
-            .try_predict_proba(x.slice(ndarray::s![.., ..1]))
+            .try_predict_proba(x.select(Axis(1), &[0]).view())
             .is_err());
     }
 }

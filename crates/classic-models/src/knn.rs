@@ -1,14 +1,13 @@
 //! k-nearest-neighbour regression by brute force (exact), parallel over query rows.
 
 use linfa::traits::{Fit, PredictInplace};
-use linfa::DatasetBase;
+use linfa::{DatasetBase, ParamGuard};
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable, Value};
 
-use crate::boosting::to_usize;
 use crate::error::ModelError;
 
 /// How neighbours' targets are averaged.
@@ -20,12 +19,31 @@ pub enum Weighting {
     Distance,
 }
 
-/// Parameters of [`Knn`]. Use it inside [`crate::Scaled`]: distances need comparable columns.
+/// Checked parameters of [`Knn`], which only [`KnnParams`]'s check builds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct KnnParams {
+pub struct KnnValidParams {
     k: usize,
     weighting: Weighting,
 }
+
+impl KnnValidParams {
+    /// Number of neighbours, at least 1.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// How neighbours are averaged.
+    pub fn weighting(&self) -> Weighting {
+        self.weighting
+    }
+}
+
+/// Parameters of [`Knn`], checked when fitted. Use it inside [`crate::Scaled`]: distances need
+/// comparable columns.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnnParams(KnnValidParams);
+
+debug_as_struct!(KnnParams { k, weighting });
 
 impl Default for KnnParams {
     fn default() -> Self {
@@ -36,40 +54,54 @@ impl Default for KnnParams {
 impl KnnParams {
     /// 10 neighbours, distance-weighted.
     pub fn new() -> KnnParams {
-        KnnParams {
+        KnnParams(KnnValidParams {
             k: 10,
             weighting: Weighting::Distance,
-        }
+        })
     }
 
-    /// Number of neighbours.
+    /// Number of neighbours, at least 1.
     pub fn k(mut self, k: usize) -> Self {
-        self.k = k;
+        self.0.k = k;
         self
     }
 
     /// How neighbours are averaged.
     pub fn weighting(mut self, weighting: Weighting) -> Self {
-        self.weighting = weighting;
+        self.0.weighting = weighting;
         self
+    }
+}
+
+impl ParamGuard for KnnParams {
+    type Checked = KnnValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&KnnValidParams, ModelError> {
+        if self.0.k == 0 {
+            return Err(ModelError::parameter("k", self.0.k, "at least 1"));
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<KnnValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
     }
 }
 
 /// A fitted k-NN model: the training rows themselves.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Knn {
-    params: KnnParams,
+    params: KnnValidParams,
     x: Array2<f64>,
     y: Array1<f64>,
 }
 
-impl Fit<Array2<f64>, Array1<f64>, ModelError> for KnnParams {
+impl Fit<Array2<f64>, Array1<f64>, ModelError> for KnnValidParams {
     type Object = Knn;
 
     fn fit(&self, dataset: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<Knn, ModelError> {
-        if self.k == 0 {
-            return Err(ModelError::InvalidParams("k must be at least 1".into()));
-        }
         let (x, y) = (dataset.records(), dataset.targets());
         if x.nrows() < self.k || x.nrows() != y.len() {
             return Err(ModelError::InvalidData(format!(
@@ -147,19 +179,23 @@ impl Tunable for KnnParams {
     }
 
     fn from_params(params: &ParamSet) -> Result<Self, ModelError> {
+        Self::search_space().check_names(params)?;
         let weighting = match params.text_or("weighting", "distance")? {
             "uniform" => Weighting::Uniform,
             "distance" => Weighting::Distance,
             other => {
-                return Err(ModelError::InvalidParams(format!(
-                    "weighting must be uniform or distance, not {other:?}"
-                )))
+                return Err(ModelError::parameter(
+                    "weighting",
+                    format!("{other:?}"),
+                    "uniform or distance",
+                ))
             }
         };
-        Ok(KnnParams {
-            k: to_usize(params.int_or("k", 10)?, "k")?,
-            weighting,
-        })
+        let built = KnnParams::new()
+            .k(params.usize_or("k", 10)?)
+            .weighting(weighting);
+        built.check_ref()?;
+        Ok(built)
     }
 }
 

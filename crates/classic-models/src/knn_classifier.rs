@@ -3,21 +3,40 @@
 //! [`crate::Scaled`].
 
 use linfa::traits::Fit;
-use linfa::DatasetBase;
+use linfa::{DatasetBase, ParamGuard};
 use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use evaluation::classification::PredictProba;
+use evaluation::classification::{PredictProba, ProbaError};
 
+use crate::classes::{check_n_classes, class_count};
 use crate::error::ModelError;
 
-/// Parameters of [`KnnClassifier`].
+/// Checked parameters of [`KnnClassifier`], which only [`KnnClassifierParams`]'s check builds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct KnnClassifierParams {
+pub struct KnnClassifierValidParams {
     k: usize,
     n_classes: Option<usize>,
 }
+
+impl KnnClassifierValidParams {
+    /// Number of neighbours, at least 1.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The fixed number of classes, if any.
+    pub fn n_classes(&self) -> Option<usize> {
+        self.n_classes
+    }
+}
+
+/// Parameters of [`KnnClassifier`], checked when fitted.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnnClassifierParams(KnnClassifierValidParams);
+
+debug_as_struct!(KnnClassifierParams { k, n_classes });
 
 impl Default for KnnClassifierParams {
     fn default() -> Self {
@@ -28,22 +47,40 @@ impl Default for KnnClassifierParams {
 impl KnnClassifierParams {
     /// 15 neighbours.
     pub fn new() -> Self {
-        KnnClassifierParams {
+        KnnClassifierParams(KnnClassifierValidParams {
             k: 15,
             n_classes: None,
-        }
+        })
     }
 
-    /// Number of neighbours.
+    /// Number of neighbours, at least 1.
     pub fn k(mut self, k: usize) -> Self {
-        self.k = k;
+        self.0.k = k;
         self
     }
 
-    /// Fixes the number of classes (default: the largest label + 1).
+    /// Fixes the number of classes, at least 2 (default: the largest label + 1).
     pub fn n_classes(mut self, n: usize) -> Self {
-        self.n_classes = Some(n);
+        self.0.n_classes = Some(n);
         self
+    }
+}
+
+impl ParamGuard for KnnClassifierParams {
+    type Checked = KnnClassifierValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&KnnClassifierValidParams, ModelError> {
+        if self.0.k == 0 {
+            return Err(ModelError::parameter("k", 0, "at least 1"));
+        }
+        check_n_classes(self.0.n_classes)?;
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<KnnClassifierValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
     }
 }
 
@@ -68,13 +105,12 @@ impl PredictProba for KnnClassifier {
         self.n_classes
     }
 
-    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, ProbaError> {
         if x.ncols() != self.x.ncols() {
-            return Err(ModelError::WidthMismatch {
+            return Err(ProbaError::WidthMismatch {
                 expected: self.x.ncols(),
                 found: x.ncols(),
-            }
-            .to_string());
+            });
         }
         let k = self.k.min(self.y.len());
         let rows: Vec<Vec<f64>> = x
@@ -103,12 +139,14 @@ impl PredictProba for KnnClassifier {
                 votes.into_iter().map(|v| v / total).collect()
             })
             .collect();
-        Array2::from_shape_vec((x.nrows(), self.n_classes), rows.concat())
-            .map_err(|e| e.to_string())
+        Ok(
+            Array2::from_shape_vec((x.nrows(), self.n_classes), rows.concat())
+                .expect("every row has one share per class"),
+        )
     }
 }
 
-impl Fit<Array2<f64>, Array1<usize>, ModelError> for KnnClassifierParams {
+impl Fit<Array2<f64>, Array1<usize>, ModelError> for KnnClassifierValidParams {
     type Object = KnnClassifier;
 
     fn fit(
@@ -116,7 +154,7 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for KnnClassifierParams {
         dataset: &DatasetBase<Array2<f64>, Array1<usize>>,
     ) -> Result<KnnClassifier, ModelError> {
         let (x, y) = (dataset.records(), dataset.targets());
-        if self.k == 0 || x.nrows() < self.k || x.nrows() != y.len() {
+        if x.nrows() < self.k || x.nrows() != y.len() {
             return Err(ModelError::InvalidData(format!(
                 "k-NN with k = {} needs at least k rows with one label each ({} rows, {} labels)",
                 self.k,
@@ -124,13 +162,7 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for KnnClassifierParams {
                 y.len()
             )));
         }
-        let largest = y.iter().copied().max().unwrap_or(0);
-        let n_classes = self.n_classes.unwrap_or((largest + 1).max(2));
-        if largest >= n_classes {
-            return Err(ModelError::InvalidData(format!(
-                "label {largest} but there are {n_classes} classes"
-            )));
-        }
+        let n_classes = class_count(y, self.n_classes)?;
         Ok(KnnClassifier {
             k: self.k,
             n_classes,

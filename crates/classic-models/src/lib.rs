@@ -2,13 +2,32 @@
 //! (regressors) or `Fit` and `evaluation::PredictProba` (classifiers: boosting, random forest,
 //! logistic regression, k-NN, saved with [`ClassifierFile`]).
 //!
-//! Every learner is a parameter struct that is checked when it is fitted and that declares its
-//! search space next to itself ([`evaluation::Tunable`]); only a fitted model predicts.
+//! Every learner follows linfa's `ParamGuard`: a parameter struct (`KnnParams`) that users build
+//! and change, checked once, in `check_ref`, into its valid counterpart (`KnnValidParams`), which
+//! alone implements `Fit` (linfa gives the unchecked struct a `fit` that checks first). A
+//! regressor declares its search space next to itself ([`evaluation::Tunable`]), and its
+//! `from_params` refuses names that space does not declare; only a fitted model predicts.
+
+/// `Debug` for a `Params(ValidParams)` newtype that reads as the plain parameter struct it
+/// replaced (`KnnParams { k: 10, weighting: Distance }`), so that reports printing parameters
+/// keep their text.
+macro_rules! debug_as_struct {
+    ($params:ident { $($field:ident),* $(,)? }) => {
+        impl std::fmt::Debug for $params {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($params))
+                    $(.field(stringify!($field), &self.0.$field))*
+                    .finish()
+            }
+        }
+    };
+}
 
 mod binning;
 mod boosted_tree;
 pub mod boosting;
 pub mod boosting_classifier;
+mod classes;
 pub mod classifier_file;
 mod draws;
 pub mod error;
@@ -19,7 +38,6 @@ pub mod linear;
 pub mod logistic;
 pub mod persist;
 pub mod scaled;
-mod scaled_classifier;
 pub mod svr;
 mod team;
 pub mod tree;
@@ -30,13 +48,18 @@ pub use boosting::{Boosting, BoostingParams, Loss};
 pub use boosting_classifier::{BoostingClassifier, BoostingClassifierParams, BoostingRound};
 pub use classifier_file::{ClassifierFile, FittedClassifier};
 pub use error::ModelError;
-pub use forest_classifier::{ForestClassifier, ForestClassifierParams};
-pub use knn::{Knn, KnnParams, Weighting};
-pub use knn_classifier::{KnnClassifier, KnnClassifierParams};
-pub use linear::{ElasticNet, ElasticNetParams};
-pub use logistic::{LogisticClassifier, LogisticParams};
+pub use forest_classifier::{
+    ForestClassifier, ForestClassifierParams, ForestClassifierValidParams,
+};
+pub use knn::{Knn, KnnParams, KnnValidParams, Weighting};
+pub use knn_classifier::{KnnClassifier, KnnClassifierParams, KnnClassifierValidParams};
+pub use linear::{ElasticNet, ElasticNetParams, ElasticNetValidParams};
+pub use logistic::{LogisticClassifier, LogisticParams, LogisticValidParams};
 pub use persist::{FittedModel, ModelFile};
 pub use scaled::{Scaled, ScaledModel};
-pub use svr::{Svr, SvrParams};
-pub use tree::{DecisionTree, DecisionTreeParams, RandomForest, RandomForestParams};
+pub use svr::{Svr, SvrParams, SvrValidParams};
+pub use tree::{
+    DecisionTree, DecisionTreeParams, DecisionTreeValidParams, RandomForest, RandomForestParams,
+    RandomForestValidParams,
+};
 pub use twins::{Nearest, TwinLookup};

@@ -2,7 +2,7 @@
 //! descent on centred data.
 
 use linfa::traits::{Fit, PredictInplace};
-use linfa::DatasetBase;
+use linfa::{DatasetBase, ParamGuard};
 use ndarray::{Array1, Array2, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -10,15 +10,38 @@ use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable};
 
 use crate::error::ModelError;
 
-/// Parameters of [`ElasticNet`]. Minimises
-/// `1/(2n)·|y − Xw − b|² + alpha·(l1_ratio·|w|₁ + (1 − l1_ratio)/2·|w|²)`.
+/// Checked parameters of [`ElasticNet`], which only [`ElasticNetParams`]'s check builds.
+/// Minimises `1/(2n)·|y − Xw − b|² + alpha·(l1_ratio·|w|₁ + (1 − l1_ratio)/2·|w|²)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ElasticNetParams {
+pub struct ElasticNetValidParams {
     alpha: f64,
     l1_ratio: f64,
     max_iterations: usize,
     tolerance: f64,
 }
+
+impl ElasticNetValidParams {
+    /// Overall penalty strength, finite and >= 0.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// Share of the L1 penalty, in 0..=1.
+    pub fn l1_ratio(&self) -> f64 {
+        self.l1_ratio
+    }
+}
+
+/// Parameters of [`ElasticNet`], checked when fitted (linfa's `ParamGuard`).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ElasticNetParams(ElasticNetValidParams);
+
+debug_as_struct!(ElasticNetParams {
+    alpha,
+    l1_ratio,
+    max_iterations,
+    tolerance
+});
 
 impl Default for ElasticNetParams {
     fn default() -> Self {
@@ -29,38 +52,53 @@ impl Default for ElasticNetParams {
 impl ElasticNetParams {
     /// A light ridge: alpha 1e-3, l1_ratio 0.
     pub fn new() -> ElasticNetParams {
-        ElasticNetParams {
+        ElasticNetParams(ElasticNetValidParams {
             alpha: 1e-3,
             l1_ratio: 0.0,
             max_iterations: 2000,
             tolerance: 1e-7,
-        }
+        })
     }
 
-    /// Overall penalty strength.
+    /// Overall penalty strength, finite and >= 0.
     pub fn alpha(mut self, alpha: f64) -> Self {
-        self.alpha = alpha;
+        self.0.alpha = alpha;
         self
     }
 
     /// Share of the L1 penalty, 0..=1.
     pub fn l1_ratio(mut self, ratio: f64) -> Self {
-        self.l1_ratio = ratio;
+        self.0.l1_ratio = ratio;
         self
     }
+}
 
-    fn check(&self) -> Result<(), ModelError> {
-        if !(self.alpha >= 0.0 && self.alpha.is_finite()) {
-            return Err(ModelError::InvalidParams(
-                "alpha must be finite and >= 0".into(),
+impl ParamGuard for ElasticNetParams {
+    type Checked = ElasticNetValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&ElasticNetValidParams, ModelError> {
+        let params = &self.0;
+        if !(params.alpha >= 0.0 && params.alpha.is_finite()) {
+            return Err(ModelError::parameter(
+                "alpha",
+                params.alpha,
+                "a finite number >= 0",
             ));
         }
-        if !(0.0..=1.0).contains(&self.l1_ratio) {
-            return Err(ModelError::InvalidParams(
-                "l1_ratio must be in 0..=1".into(),
+        if !(0.0..=1.0).contains(&params.l1_ratio) {
+            return Err(ModelError::parameter(
+                "l1_ratio",
+                params.l1_ratio,
+                "a share in 0..=1",
             ));
         }
-        Ok(())
+        Ok(params)
+    }
+
+    fn check(self) -> Result<ElasticNetValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
     }
 }
 
@@ -73,14 +111,13 @@ pub struct ElasticNet {
     pub intercept: f64,
 }
 
-impl Fit<Array2<f64>, Array1<f64>, ModelError> for ElasticNetParams {
+impl Fit<Array2<f64>, Array1<f64>, ModelError> for ElasticNetValidParams {
     type Object = ElasticNet;
 
     fn fit(
         &self,
         dataset: &DatasetBase<Array2<f64>, Array1<f64>>,
     ) -> Result<ElasticNet, ModelError> {
-        self.check()?;
         let (x, y) = (dataset.records(), dataset.targets());
         let n = x.nrows();
         if n == 0 || n != y.len() || x.iter().chain(y.iter()).any(|v| !v.is_finite()) {
@@ -90,7 +127,7 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for ElasticNetParams {
         }
         let x_mean = x
             .mean_axis(Axis(0))
-            .unwrap_or_else(|| Array1::zeros(x.ncols()));
+            .expect("the rows are not empty: checked above");
         let y_mean = y.sum() / n as f64;
         let xc = x - &x_mean;
         let mut residual = y.mapv(|v| v - y_mean);
@@ -159,13 +196,12 @@ impl Tunable for ElasticNetParams {
     }
 
     fn from_params(params: &ParamSet) -> Result<Self, ModelError> {
-        let defaults = ElasticNetParams::new();
-        let built = ElasticNetParams {
-            alpha: params.float_or("alpha", defaults.alpha)?,
-            l1_ratio: params.float_or("l1_ratio", defaults.l1_ratio)?,
-            ..defaults
-        };
-        built.check()?;
+        Self::search_space().check_names(params)?;
+        let defaults = ElasticNetParams::new().0;
+        let built = ElasticNetParams::new()
+            .alpha(params.float_or("alpha", defaults.alpha)?)
+            .l1_ratio(params.float_or("l1_ratio", defaults.l1_ratio)?);
+        built.check_ref()?;
         Ok(built)
     }
 }

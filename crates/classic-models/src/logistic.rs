@@ -2,22 +2,51 @@
 //! full-batch Adam on the mean log loss. Use it inside [`crate::Scaled`].
 
 use linfa::traits::Fit;
-use linfa::DatasetBase;
+use linfa::{DatasetBase, ParamGuard};
 use ndarray::{Array1, Array2, Axis};
 use serde::{Deserialize, Serialize};
 
-use evaluation::classification::PredictProba;
+use evaluation::classification::{PredictProba, ProbaError};
 
+use crate::classes::{check_n_classes, class_count};
 use crate::error::ModelError;
 
-/// Parameters of [`LogisticClassifier`].
+/// Checked parameters of [`LogisticClassifier`], which only [`LogisticParams`]'s check builds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LogisticParams {
+pub struct LogisticValidParams {
     l2: f64,
     iterations: usize,
     learning_rate: f64,
     n_classes: Option<usize>,
 }
+
+impl LogisticValidParams {
+    /// L2 penalty on the weights, finite and >= 0.
+    pub fn l2(&self) -> f64 {
+        self.l2
+    }
+
+    /// Number of full-batch Adam steps, at least 1.
+    pub fn iterations(&self) -> usize {
+        self.iterations
+    }
+
+    /// The fixed number of classes, if any.
+    pub fn n_classes(&self) -> Option<usize> {
+        self.n_classes
+    }
+}
+
+/// Parameters of [`LogisticClassifier`], checked when fitted.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogisticParams(LogisticValidParams);
+
+debug_as_struct!(LogisticParams {
+    l2,
+    iterations,
+    learning_rate,
+    n_classes
+});
 
 impl Default for LogisticParams {
     fn default() -> Self {
@@ -28,30 +57,56 @@ impl Default for LogisticParams {
 impl LogisticParams {
     /// L2 1e-3, 800 Adam steps at learning rate 0.05.
     pub fn new() -> Self {
-        LogisticParams {
+        LogisticParams(LogisticValidParams {
             l2: 1e-3,
             iterations: 800,
             learning_rate: 0.05,
             n_classes: None,
-        }
+        })
     }
 
-    /// L2 penalty on the weights (not the intercepts), per row.
+    /// L2 penalty on the weights (not the intercepts), per row; finite and >= 0.
     pub fn l2(mut self, l2: f64) -> Self {
-        self.l2 = l2;
+        self.0.l2 = l2;
         self
     }
 
-    /// Number of full-batch steps.
+    /// Number of full-batch steps, at least 1.
     pub fn iterations(mut self, n: usize) -> Self {
-        self.iterations = n;
+        self.0.iterations = n;
         self
     }
 
-    /// Fixes the number of classes (default: the largest label + 1).
+    /// Fixes the number of classes, at least 2 (default: the largest label + 1).
     pub fn n_classes(mut self, n: usize) -> Self {
-        self.n_classes = Some(n);
+        self.0.n_classes = Some(n);
         self
+    }
+}
+
+impl ParamGuard for LogisticParams {
+    type Checked = LogisticValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&LogisticValidParams, ModelError> {
+        let params = &self.0;
+        if !(params.l2 >= 0.0 && params.l2.is_finite()) {
+            return Err(ModelError::parameter(
+                "l2",
+                params.l2,
+                "a finite number >= 0",
+            ));
+        }
+        if params.iterations == 0 {
+            return Err(ModelError::parameter("iterations", 0, "at least 1"));
+        }
+        check_n_classes(params.n_classes)?;
+        Ok(params)
+    }
+
+    fn check(self) -> Result<LogisticValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
     }
 }
 
@@ -90,19 +145,18 @@ impl PredictProba for LogisticClassifier {
         self.intercept.len()
     }
 
-    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, ProbaError> {
         if x.ncols() != self.weights.nrows() {
-            return Err(ModelError::WidthMismatch {
+            return Err(ProbaError::WidthMismatch {
                 expected: self.weights.nrows(),
                 found: x.ncols(),
-            }
-            .to_string());
+            });
         }
         Ok(softmax_rows(x.dot(&self.weights) + &self.intercept))
     }
 }
 
-impl Fit<Array2<f64>, Array1<usize>, ModelError> for LogisticParams {
+impl Fit<Array2<f64>, Array1<usize>, ModelError> for LogisticValidParams {
     type Object = LogisticClassifier;
 
     fn fit(
@@ -110,11 +164,6 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for LogisticParams {
         dataset: &DatasetBase<Array2<f64>, Array1<usize>>,
     ) -> Result<LogisticClassifier, ModelError> {
         let (x, y) = (dataset.records(), dataset.targets());
-        if !(self.l2 >= 0.0 && self.l2.is_finite()) || self.iterations == 0 {
-            return Err(ModelError::InvalidParams(
-                "logistic regression needs l2 >= 0 and iterations >= 1".into(),
-            ));
-        }
         if x.nrows() != y.len() || x.nrows() == 0 {
             return Err(ModelError::InvalidData(format!(
                 "{} rows but {} labels",
@@ -122,13 +171,7 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for LogisticParams {
                 y.len()
             )));
         }
-        let largest = y.iter().copied().max().unwrap_or(0);
-        let k = self.n_classes.unwrap_or((largest + 1).max(2));
-        if largest >= k {
-            return Err(ModelError::InvalidData(format!(
-                "label {largest} but there are {k} classes"
-            )));
-        }
+        let k = class_count(y, self.n_classes)?;
         let (n, d) = x.dim();
         let mut onehot = Array2::<f64>::zeros((n, k));
         for (i, &label) in y.iter().enumerate() {

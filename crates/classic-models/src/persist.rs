@@ -122,15 +122,17 @@ impl ModelFile {
 pub(crate) fn save_tagged<T: Serialize>(
     value: &T,
     path: &Path,
-    what: &str,
+    what: &'static str,
 ) -> Result<(), ModelError> {
-    let text = serde_json::to_vec(value).map_err(|e| ModelError::File {
+    let text = serde_json::to_vec(value).map_err(|source| ModelError::Encode {
         path: path.to_path_buf(),
-        message: format!("could not encode the {what}: {e}"),
+        what,
+        source,
     })?;
-    evaluation::report::write_atomic(path, &text).map_err(|e| ModelError::File {
+    evaluation::report::write_atomic(path, &text).map_err(|source| ModelError::Write {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        what,
+        source: Box::new(source),
     })
 }
 
@@ -138,40 +140,49 @@ pub(crate) fn save_tagged<T: Serialize>(
 /// missing, truncated, foreign or corrupt file is an error naming it, `what` naming its kind.
 pub(crate) fn load_tagged<T: serde::de::DeserializeOwned>(
     path: &Path,
-    format: &str,
+    format: &'static str,
     version: u32,
-    what: &str,
+    what: &'static str,
 ) -> Result<T, ModelError> {
-    let file_error = |message: String| ModelError::File {
+    let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
         path: path.to_path_buf(),
-        message,
-    };
-    let bytes = std::fs::read(path).map_err(|e| file_error(format!("cannot read: {e}")))?;
+        what,
+        source,
+    })?;
     // Check the tag first, so a foreign JSON file is named as such rather than as corrupt.
     #[derive(Deserialize)]
     struct Header {
         format: Option<String>,
         version: Option<u32>,
     }
-    let header: Header = serde_json::from_slice(&bytes).map_err(|e| {
-        file_error(format!(
-            "not a {what} file (invalid or truncated JSON: {e}); re-create it with the example that trained it"
-        ))
+    let header: Header = serde_json::from_slice(&bytes).map_err(|source| ModelError::NotJson {
+        path: path.to_path_buf(),
+        what,
+        source,
     })?;
-    match (header.format.as_deref(), header.version) {
+    match (header.format, header.version) {
         (Some(tag), Some(found)) if tag == format && found == version => {}
         (Some(tag), found) if tag == format => {
-            return Err(file_error(format!(
-            "{what} file version {found:?} is not supported (this build reads version {version})"
-        )))
+            return Err(ModelError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                what,
+                found,
+                supported: version,
+            })
         }
-        (other, _) => {
-            return Err(file_error(format!(
-                "not a {format} file (format tag {other:?})"
-            )))
+        (found, _) => {
+            return Err(ModelError::ForeignFile {
+                path: path.to_path_buf(),
+                expected: format,
+                found,
+            })
         }
     }
-    serde_json::from_slice(&bytes).map_err(|e| file_error(format!("corrupt {what} file: {e}")))
+    serde_json::from_slice(&bytes).map_err(|source| ModelError::Corrupt {
+        path: path.to_path_buf(),
+        what,
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -224,17 +235,17 @@ mod tests {
             (foreign, "not a spotify-ml/classic-model file"),
             (dir.path().join("missing.json"), "cannot read"),
         ] {
-            match ModelFile::load(&path) {
-                Err(ModelError::File {
-                    path: named,
-                    message,
-                }) => {
-                    assert_eq!(named, path);
-                    assert!(message.contains(expected), "{message}");
-                }
-                other => panic!("expected a file error, got {other:?}"),
-            }
+            let error = ModelFile::load(&path).unwrap_err();
+            assert!(
+                error.to_string().starts_with(&path.display().to_string()),
+                "{error}"
+            );
+            assert!(error.to_string().contains(expected), "{error}");
         }
+        // The cause stays reachable.
+        let error = ModelFile::load(&dir.path().join("missing.json")).unwrap_err();
+        assert!(matches!(error, ModelError::Read { .. }), "{error:?}");
+        assert!(std::error::Error::source(&error).is_some());
     }
 
     #[test]

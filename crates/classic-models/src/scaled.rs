@@ -1,4 +1,5 @@
-//! Standardising the inputs of any learner, with the scaler fitted on the training part only.
+//! Standardising the inputs of any learner, regressor or classifier, with the scaler fitted on
+//! the training part only.
 
 use dataset::StandardScaler;
 use linfa::traits::{Fit, PredictInplace};
@@ -6,11 +7,13 @@ use linfa::DatasetBase;
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
+use evaluation::classification::{PredictProba, ProbaError};
 use evaluation::{ParamSet, SearchSpace, Tunable};
 
 use crate::error::ModelError;
 
-/// A learner whose inputs are standardised first.
+/// A learner whose inputs are standardised first. Its parameters are checked by the wrapped
+/// learner's own `fit`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scaled<P> {
     /// The wrapped learner.
@@ -33,15 +36,17 @@ pub struct ScaledModel<M> {
     pub model: M,
 }
 
-impl<P> Fit<Array2<f64>, Array1<f64>, ModelError> for Scaled<P>
+/// Targets of either kind: values (`f64`) for a regressor, labels (`usize`) for a classifier.
+impl<P, T> Fit<Array2<f64>, Array1<T>, ModelError> for Scaled<P>
 where
-    P: Fit<Array2<f64>, Array1<f64>, ModelError>,
+    P: Fit<Array2<f64>, Array1<T>, ModelError>,
+    T: Clone,
 {
     type Object = ScaledModel<P::Object>;
 
     fn fit(
         &self,
-        dataset: &DatasetBase<Array2<f64>, Array1<f64>>,
+        dataset: &DatasetBase<Array2<f64>, Array1<T>>,
     ) -> Result<Self::Object, ModelError> {
         let scaler = StandardScaler::fit(dataset.records().view())?;
         let scaled = DatasetBase::new(
@@ -68,6 +73,17 @@ where
 
     fn default_target(&self, x: &Array2<f64>) -> Array1<f64> {
         Array1::zeros(x.nrows())
+    }
+}
+
+impl<M: PredictProba> PredictProba for ScaledModel<M> {
+    fn n_classes(&self) -> usize {
+        self.model.n_classes()
+    }
+
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, ProbaError> {
+        let scaled = self.scaler.transform(x.view()).map_err(ProbaError::model)?;
+        self.model.predict_proba(&scaled)
     }
 }
 

@@ -14,32 +14,137 @@ use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable};
 
 use crate::error::ModelError;
 
-/// Parameters of [`Svr`]: ε-SVR with kernel `exp(−gamma·|a − b|²)`. Use it inside
-/// [`crate::Scaled`]. Fitting builds the full kernel matrix: memory grows with rows².
+/// Checked parameters of [`Svr`], which only [`SvrParams`]'s check builds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SvrParams {
-    /// Penalty on errors beyond `epsilon`.
-    pub c: f64,
-    /// Half-width of the tube in which errors cost nothing.
-    pub epsilon: f64,
-    /// Kernel width: larger is more local.
-    pub gamma: f64,
-    /// Fit on a seeded random sample of at most this many rows (`None`: all rows). Fitting time
-    /// grows faster than rows², so searches use a sample and the winner is refitted on all rows.
-    pub max_train_rows: Option<usize>,
-    /// Seed of that sample.
-    pub seed: u64,
+pub struct SvrValidParams {
+    c: f64,
+    epsilon: f64,
+    gamma: f64,
+    max_train_rows: Option<usize>,
+    seed: u64,
 }
+
+impl SvrValidParams {
+    /// Penalty on errors beyond `epsilon`, > 0.
+    pub fn c(&self) -> f64 {
+        self.c
+    }
+
+    /// Half-width of the tube in which errors cost nothing, >= 0.
+    pub fn epsilon(&self) -> f64 {
+        self.epsilon
+    }
+
+    /// Kernel width, > 0: larger is more local.
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+
+    /// The most rows a fit uses (a seeded sample), `None` for all.
+    pub fn max_train_rows(&self) -> Option<usize> {
+        self.max_train_rows
+    }
+
+    /// Seed of that sample.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// Parameters of [`Svr`], checked when fitted: ε-SVR with kernel `exp(−gamma·|a − b|²)`. Use it
+/// inside [`crate::Scaled`]. Fitting builds the full kernel matrix: memory grows with rows².
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct SvrParams(SvrValidParams);
+
+debug_as_struct!(SvrParams {
+    c,
+    epsilon,
+    gamma,
+    max_train_rows,
+    seed
+});
 
 impl Default for SvrParams {
     fn default() -> Self {
-        SvrParams {
+        SvrParams(SvrValidParams {
             c: 1.0,
             epsilon: 0.05,
             gamma: 0.03,
             max_train_rows: None,
             seed: 0,
+        })
+    }
+}
+
+impl SvrParams {
+    /// C 1, epsilon 0.05, gamma 0.03, every row.
+    pub fn new() -> SvrParams {
+        SvrParams::default()
+    }
+
+    /// Penalty on errors beyond `epsilon`, > 0.
+    pub fn c(mut self, c: f64) -> Self {
+        self.0.c = c;
+        self
+    }
+
+    /// Half-width of the tube in which errors cost nothing, >= 0.
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        self.0.epsilon = epsilon;
+        self
+    }
+
+    /// Kernel width, > 0: larger is more local.
+    pub fn gamma(mut self, gamma: f64) -> Self {
+        self.0.gamma = gamma;
+        self
+    }
+
+    /// Fit on a seeded random sample of at most this many rows (`None`: all rows; at least 2).
+    /// Fitting time grows faster than rows², so searches use a sample and the winner is refitted
+    /// on all rows.
+    pub fn max_train_rows(mut self, rows: Option<usize>) -> Self {
+        self.0.max_train_rows = rows;
+        self
+    }
+
+    /// Seed of that sample.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+}
+
+impl ParamGuard for SvrParams {
+    type Checked = SvrValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&SvrValidParams, ModelError> {
+        let params = &self.0;
+        let positive = |v: f64| v > 0.0 && v.is_finite();
+        if !positive(params.c) {
+            return Err(ModelError::parameter("c", params.c, "a finite number > 0"));
         }
+        if !positive(params.gamma) {
+            return Err(ModelError::parameter(
+                "gamma",
+                params.gamma,
+                "a finite number > 0",
+            ));
+        }
+        if params.epsilon.is_nan() || params.epsilon < 0.0 {
+            return Err(ModelError::parameter(
+                "epsilon",
+                params.epsilon,
+                "a number >= 0",
+            ));
+        }
+        Ok(params)
+    }
+
+    fn check(self) -> Result<SvrValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
     }
 }
 
@@ -50,17 +155,10 @@ pub struct Svr {
     model: Svm<f64, f64>,
 }
 
-impl Fit<Array2<f64>, Array1<f64>, ModelError> for SvrParams {
+impl Fit<Array2<f64>, Array1<f64>, ModelError> for SvrValidParams {
     type Object = Svr;
 
     fn fit(&self, dataset: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<Svr, ModelError> {
-        let positive = |v: f64| v > 0.0 && v.is_finite();
-        if !positive(self.c) || !positive(self.gamma) || self.epsilon.is_nan() || self.epsilon < 0.0
-        {
-            return Err(ModelError::InvalidParams(
-                "SVR needs c > 0, gamma > 0 and epsilon >= 0".into(),
-            ));
-        }
         let (x, y) = (dataset.records(), dataset.targets());
         if x.nrows() < 2 || x.nrows() != y.len() || x.iter().chain(y.iter()).any(|v| !v.is_finite())
         {
@@ -86,12 +184,12 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for SvrParams {
             // Shrinking stays off: linfa-svm 0.8.1 indexes out of bounds with it in regression.
             .eps(1e-3)
             .check()
-            .map_err(|e| ModelError::Svm(e.to_string()))?;
+            .map_err(ModelError::Svm)?;
         // linfa-svm can panic inside its solver; keep that from unwinding through callers.
         let fitted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| params.fit(dataset)));
         let model = match fitted {
-            Ok(result) => result.map_err(|e| ModelError::Svm(e.to_string()))?,
-            Err(_) => return Err(ModelError::Svm("the linfa-svm solver panicked".into())),
+            Ok(result) => result.map_err(ModelError::Svm)?,
+            Err(_) => return Err(ModelError::SvmPanicked),
         };
         Ok(Svr {
             n_features: x.ncols(),
@@ -117,25 +215,30 @@ impl PredictInplace<Array2<f64>, Array1<f64>> for Svr {
 impl Tunable for SvrParams {
     type Error = ModelError;
 
+    /// C, epsilon and gamma; `max_train_rows` (0 for every row) and `seed` are settings.
     fn search_space() -> SearchSpace {
         SearchSpace::new()
             .float("c", 0.3, 10.0, true)
             .float("epsilon", 0.02, 0.15, true)
             // On standardised features; 1/36 ≈ 0.028 is scikit-learn's "scale" default here.
             .float("gamma", 0.01, 0.1, true)
+            .setting("max_train_rows")
+            .setting("seed")
     }
 
     fn from_params(params: &ParamSet) -> Result<Self, ModelError> {
-        let defaults = SvrParams::default();
-        Ok(SvrParams {
-            c: params.float_or("c", defaults.c)?,
-            epsilon: params.float_or("epsilon", defaults.epsilon)?,
-            gamma: params.float_or("gamma", defaults.gamma)?,
-            max_train_rows: match params.int_or("max_train_rows", 0)? {
+        Self::search_space().check_names(params)?;
+        let defaults = SvrParams::default().0;
+        let built = SvrParams::new()
+            .c(params.float_or("c", defaults.c)?)
+            .epsilon(params.float_or("epsilon", defaults.epsilon)?)
+            .gamma(params.float_or("gamma", defaults.gamma)?)
+            .max_train_rows(match params.usize_or("max_train_rows", 0)? {
                 0 => None,
-                rows => Some(crate::boosting::to_usize(rows, "max_train_rows")?),
-            },
-            seed: params.int_or("seed", 0)? as u64,
-        })
+                rows => Some(rows),
+            })
+            .seed(params.int_or("seed", 0)? as u64);
+        built.check_ref()?;
+        Ok(built)
     }
 }

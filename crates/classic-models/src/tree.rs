@@ -4,7 +4,7 @@
 //! like the forest (see docs/ARCHITECTURE.md).
 
 use linfa::traits::{Fit, PredictInplace};
-use linfa::DatasetBase;
+use linfa::{DatasetBase, ParamGuard};
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,6 @@ use smartcore::tree::decision_tree_regressor::{
 
 use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable};
 
-use crate::boosting::to_usize;
 use crate::error::ModelError;
 
 type Matrix = DenseMatrix<f64>;
@@ -26,8 +25,7 @@ type Forest = RandomForestRegressor<f64, f64, Matrix, Vec<f64>>;
 
 fn to_matrix(x: &Array2<f64>) -> Result<Matrix, ModelError> {
     let values: Vec<f64> = x.iter().copied().collect();
-    DenseMatrix::new(x.nrows(), x.ncols(), values, false)
-        .map_err(|e| ModelError::Smartcore(e.to_string()))
+    DenseMatrix::new(x.nrows(), x.ncols(), values, false).map_err(ModelError::Smartcore)
 }
 
 fn check_data(dataset: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<(), ModelError> {
@@ -40,35 +38,126 @@ fn check_data(dataset: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<(), Mod
     Ok(())
 }
 
-fn depth(value: i64) -> Result<Option<u16>, ModelError> {
-    match value {
+/// The deepest limit a tree takes.
+const MAX_DEPTH: u16 = 1000;
+
+/// Reads `max_depth` from a parameter set, where 0 is unlimited.
+fn depth(params: &ParamSet, default: usize) -> Result<Option<u16>, ModelError> {
+    match params.usize_or("max_depth", default)? {
         0 => Ok(None),
-        1..=1000 => Ok(Some(value as u16)),
-        _ => Err(ModelError::InvalidParams(format!(
-            "max_depth must be 0 (unlimited) or 1..=1000, not {value}"
-        ))),
+        value => u16::try_from(value)
+            .map(Some)
+            .map_err(|_| ModelError::parameter("max_depth", value, "0 (unlimited) or 1..=1000")),
     }
 }
 
-/// Parameters of [`DecisionTree`].
+/// Checked parameters of [`DecisionTree`], which only [`DecisionTreeParams`]'s check builds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DecisionTreeParams {
-    /// Deepest level, `None` for unlimited.
-    pub max_depth: Option<u16>,
-    /// Fewest rows in a leaf.
-    pub min_leaf_rows: usize,
-    /// Fewest rows in a node that may be split.
-    pub min_split_rows: usize,
+pub struct DecisionTreeValidParams {
+    max_depth: Option<u16>,
+    min_leaf_rows: usize,
+    min_split_rows: usize,
 }
+
+impl DecisionTreeValidParams {
+    /// Deepest level, `None` for unlimited.
+    pub fn max_depth(&self) -> Option<u16> {
+        self.max_depth
+    }
+
+    /// Fewest rows in a leaf, at least 1.
+    pub fn min_leaf_rows(&self) -> usize {
+        self.min_leaf_rows
+    }
+
+    /// Fewest rows in a node that may be split, at least 2.
+    pub fn min_split_rows(&self) -> usize {
+        self.min_split_rows
+    }
+}
+
+/// Parameters of [`DecisionTree`], checked when fitted.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionTreeParams(DecisionTreeValidParams);
+
+debug_as_struct!(DecisionTreeParams {
+    max_depth,
+    min_leaf_rows,
+    min_split_rows
+});
 
 impl Default for DecisionTreeParams {
     fn default() -> Self {
-        DecisionTreeParams {
+        DecisionTreeParams(DecisionTreeValidParams {
             max_depth: Some(8),
             min_leaf_rows: 20,
             min_split_rows: 40,
-        }
+        })
     }
+}
+
+impl DecisionTreeParams {
+    /// Depth 8, at least 20 rows a leaf and 40 a split.
+    pub fn new() -> DecisionTreeParams {
+        DecisionTreeParams::default()
+    }
+
+    /// Deepest level, `None` for unlimited.
+    pub fn max_depth(mut self, depth: Option<u16>) -> Self {
+        self.0.max_depth = depth;
+        self
+    }
+
+    /// Fewest rows in a leaf.
+    pub fn min_leaf_rows(mut self, rows: usize) -> Self {
+        self.0.min_leaf_rows = rows;
+        self
+    }
+
+    /// Fewest rows in a node that may be split.
+    pub fn min_split_rows(mut self, rows: usize) -> Self {
+        self.0.min_split_rows = rows;
+        self
+    }
+}
+
+impl ParamGuard for DecisionTreeParams {
+    type Checked = DecisionTreeValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&DecisionTreeValidParams, ModelError> {
+        let params = &self.0;
+        check_tree_shape(params.max_depth, params.min_leaf_rows)?;
+        if params.min_split_rows < 2 {
+            return Err(ModelError::parameter(
+                "min_split_rows",
+                params.min_split_rows,
+                "at least 2",
+            ));
+        }
+        Ok(params)
+    }
+
+    fn check(self) -> Result<DecisionTreeValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// A depth limit is `None` (unlimited) or in 1..=[`MAX_DEPTH`], and a leaf holds a row at
+/// least: the checks the tree and the forest share.
+fn check_tree_shape(max_depth: Option<u16>, min_leaf_rows: usize) -> Result<(), ModelError> {
+    if let Some(depth) = max_depth.filter(|&depth| depth == 0 || depth > MAX_DEPTH) {
+        return Err(ModelError::parameter(
+            "max_depth",
+            depth,
+            "None (unlimited) or 1..=1000",
+        ));
+    }
+    if min_leaf_rows == 0 {
+        return Err(ModelError::parameter("min_leaf_rows", 0, "at least 1"));
+    }
+    Ok(())
 }
 
 /// A fitted regression tree.
@@ -78,7 +167,7 @@ pub struct DecisionTree {
     tree: DecisionTreeRegressor<f64, f64, Matrix, Vec<f64>>,
 }
 
-impl Fit<Array2<f64>, Array1<f64>, ModelError> for DecisionTreeParams {
+impl Fit<Array2<f64>, Array1<f64>, ModelError> for DecisionTreeValidParams {
     type Object = DecisionTree;
 
     fn fit(
@@ -88,8 +177,8 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for DecisionTreeParams {
         check_data(dataset)?;
         let parameters = DecisionTreeRegressorParameters {
             max_depth: self.max_depth,
-            min_samples_leaf: self.min_leaf_rows.max(1),
-            min_samples_split: self.min_split_rows.max(2),
+            min_samples_leaf: self.min_leaf_rows,
+            min_samples_split: self.min_split_rows,
             seed: Some(0),
         };
         let tree = DecisionTreeRegressor::fit(
@@ -97,7 +186,7 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for DecisionTreeParams {
             &dataset.targets().to_vec(),
             parameters,
         )
-        .map_err(|e| ModelError::Smartcore(e.to_string()))?;
+        .map_err(ModelError::Smartcore)?;
         Ok(DecisionTree {
             n_features: dataset.records().ncols(),
             tree,
@@ -132,40 +221,140 @@ impl Tunable for DecisionTreeParams {
     }
 
     fn from_params(params: &ParamSet) -> Result<Self, ModelError> {
-        let min_leaf_rows = to_usize(params.int_or("min_leaf_rows", 20)?, "min_leaf_rows")?;
-        Ok(DecisionTreeParams {
-            max_depth: depth(params.int_or("max_depth", 8)?)?,
-            min_leaf_rows,
-            min_split_rows: 2 * min_leaf_rows,
-        })
+        Self::search_space().check_names(params)?;
+        let min_leaf_rows = params.usize_or("min_leaf_rows", 20)?;
+        let built = DecisionTreeParams::new()
+            .max_depth(depth(params, 8)?)
+            .min_leaf_rows(min_leaf_rows)
+            .min_split_rows(2 * min_leaf_rows);
+        built.check_ref()?;
+        Ok(built)
     }
 }
 
-/// Parameters of [`RandomForest`]. The trees are grown in parallel, in as many independently
-/// seeded smartcore forests as there are threads, whose predictions are averaged.
+/// Checked parameters of [`RandomForest`], which only [`RandomForestParams`]'s check builds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RandomForestParams {
-    /// Number of trees in all.
-    pub n_trees: usize,
-    /// Deepest level, `None` for unlimited.
-    pub max_depth: Option<u16>,
-    /// Fewest rows in a leaf.
-    pub min_leaf_rows: usize,
-    /// Share of the features tried at each split.
-    pub feature_fraction: f64,
-    /// Seed of bootstrap samples and feature draws.
-    pub seed: u64,
+pub struct RandomForestValidParams {
+    n_trees: usize,
+    max_depth: Option<u16>,
+    min_leaf_rows: usize,
+    feature_fraction: f64,
+    seed: u64,
 }
+
+impl RandomForestValidParams {
+    /// Number of trees in all, at least 1.
+    pub fn n_trees(&self) -> usize {
+        self.n_trees
+    }
+
+    /// Deepest level, `None` for unlimited.
+    pub fn max_depth(&self) -> Option<u16> {
+        self.max_depth
+    }
+
+    /// Fewest rows in a leaf, at least 1.
+    pub fn min_leaf_rows(&self) -> usize {
+        self.min_leaf_rows
+    }
+
+    /// Share of the features tried at each split, in (0, 1].
+    pub fn feature_fraction(&self) -> f64 {
+        self.feature_fraction
+    }
+
+    /// Seed of bootstrap samples and feature draws.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// Parameters of [`RandomForest`], checked when fitted. The trees are grown in parallel, in as
+/// many independently seeded smartcore forests as there are threads, whose predictions are
+/// averaged.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct RandomForestParams(RandomForestValidParams);
+
+debug_as_struct!(RandomForestParams {
+    n_trees,
+    max_depth,
+    min_leaf_rows,
+    feature_fraction,
+    seed
+});
 
 impl Default for RandomForestParams {
     fn default() -> Self {
-        RandomForestParams {
+        RandomForestParams(RandomForestValidParams {
             n_trees: 200,
             max_depth: None,
             min_leaf_rows: 2,
             feature_fraction: 0.33,
             seed: 0,
+        })
+    }
+}
+
+impl RandomForestParams {
+    /// 200 trees of unlimited depth, at least 2 rows a leaf, a third of the features a split.
+    pub fn new() -> RandomForestParams {
+        RandomForestParams::default()
+    }
+
+    /// Number of trees in all, at least 1.
+    pub fn n_trees(mut self, n_trees: usize) -> Self {
+        self.0.n_trees = n_trees;
+        self
+    }
+
+    /// Deepest level, `None` for unlimited.
+    pub fn max_depth(mut self, depth: Option<u16>) -> Self {
+        self.0.max_depth = depth;
+        self
+    }
+
+    /// Fewest rows in a leaf.
+    pub fn min_leaf_rows(mut self, rows: usize) -> Self {
+        self.0.min_leaf_rows = rows;
+        self
+    }
+
+    /// Share of the features tried at each split, in (0, 1].
+    pub fn feature_fraction(mut self, fraction: f64) -> Self {
+        self.0.feature_fraction = fraction;
+        self
+    }
+
+    /// Seed of bootstrap samples and feature draws.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+}
+
+impl ParamGuard for RandomForestParams {
+    type Checked = RandomForestValidParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&RandomForestValidParams, ModelError> {
+        let params = &self.0;
+        if params.n_trees == 0 {
+            return Err(ModelError::parameter("n_trees", 0, "at least 1"));
         }
+        check_tree_shape(params.max_depth, params.min_leaf_rows)?;
+        if !(params.feature_fraction > 0.0 && params.feature_fraction <= 1.0) {
+            return Err(ModelError::parameter(
+                "feature_fraction",
+                params.feature_fraction,
+                "a share in (0, 1]",
+            ));
+        }
+        Ok(params)
+    }
+
+    fn check(self) -> Result<RandomForestValidParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
     }
 }
 
@@ -177,7 +366,7 @@ pub struct RandomForest {
     forests: Vec<(usize, Forest)>,
 }
 
-impl Fit<Array2<f64>, Array1<f64>, ModelError> for RandomForestParams {
+impl Fit<Array2<f64>, Array1<f64>, ModelError> for RandomForestValidParams {
     type Object = RandomForest;
 
     fn fit(
@@ -185,11 +374,6 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for RandomForestParams {
         dataset: &DatasetBase<Array2<f64>, Array1<f64>>,
     ) -> Result<RandomForest, ModelError> {
         check_data(dataset)?;
-        if self.n_trees == 0 || !(self.feature_fraction > 0.0 && self.feature_fraction <= 1.0) {
-            return Err(ModelError::InvalidParams(
-                "a forest needs n_trees >= 1 and feature_fraction in (0, 1]".into(),
-            ));
-        }
         let n_features = dataset.records().ncols();
         let m = ((n_features as f64 * self.feature_fraction).round() as usize).clamp(1, n_features);
         let x = to_matrix(dataset.records())?;
@@ -201,8 +385,8 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for RandomForestParams {
                 let trees = self.n_trees / parts + usize::from(part < self.n_trees % parts);
                 let parameters = RandomForestRegressorParameters {
                     max_depth: self.max_depth,
-                    min_samples_leaf: self.min_leaf_rows.max(1),
-                    min_samples_split: (2 * self.min_leaf_rows).max(2),
+                    min_samples_leaf: self.min_leaf_rows,
+                    min_samples_split: 2 * self.min_leaf_rows,
                     n_trees: trees,
                     m: Some(m),
                     keep_samples: false,
@@ -210,7 +394,7 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for RandomForestParams {
                 };
                 RandomForestRegressor::fit(&x, &y, parameters)
                     .map(|forest| (trees, forest))
-                    .map_err(|e| ModelError::Smartcore(e.to_string()))
+                    .map_err(ModelError::Smartcore)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(RandomForest {
@@ -253,28 +437,26 @@ impl PredictInplace<Array2<f64>, Array1<f64>> for RandomForest {
 impl Tunable for RandomForestParams {
     type Error = ModelError;
 
+    /// Trees, depth (0 unlimited), leaf size and feature share; `seed` is a setting.
     fn search_space() -> SearchSpace {
         SearchSpace::new()
             .int("n_trees", 100, 400, false)
             .int("max_depth", 0, 30, false)
             .int("min_leaf_rows", 1, 20, true)
             .float("feature_fraction", 0.2, 0.8, false)
+            .setting("seed")
     }
 
     fn from_params(params: &ParamSet) -> Result<Self, ModelError> {
-        let defaults = RandomForestParams::default();
-        Ok(RandomForestParams {
-            n_trees: to_usize(
-                params.int_or("n_trees", defaults.n_trees as i64)?,
-                "n_trees",
-            )?,
-            max_depth: depth(params.int_or("max_depth", 0)?)?,
-            min_leaf_rows: to_usize(
-                params.int_or("min_leaf_rows", defaults.min_leaf_rows as i64)?,
-                "min_leaf_rows",
-            )?,
-            feature_fraction: params.float_or("feature_fraction", defaults.feature_fraction)?,
-            seed: params.int_or("seed", 0)? as u64,
-        })
+        Self::search_space().check_names(params)?;
+        let defaults = RandomForestParams::default().0;
+        let built = RandomForestParams::new()
+            .n_trees(params.usize_or("n_trees", defaults.n_trees)?)
+            .max_depth(depth(params, 0)?)
+            .min_leaf_rows(params.usize_or("min_leaf_rows", defaults.min_leaf_rows)?)
+            .feature_fraction(params.float_or("feature_fraction", defaults.feature_fraction)?)
+            .seed(params.int_or("seed", 0)? as u64);
+        built.check_ref()?;
+        Ok(built)
     }
 }

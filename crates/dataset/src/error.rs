@@ -91,12 +91,13 @@ pub enum DatasetError {
         message: String,
     },
     /// A zip archive could not be read.
-    #[error("{path}: not a readable zip archive: {message}")]
+    #[error("{path}: not a readable zip archive")]
     Zip {
         /// The archive.
         path: PathBuf,
         /// What the zip reader said.
-        message: String,
+        #[source]
+        source: zip::result::ZipError,
     },
     /// A request for a matrix, split or scaler that cannot be met.
     #[error("{0}")]

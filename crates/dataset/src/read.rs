@@ -131,10 +131,18 @@ pub(crate) struct Row<'a> {
 }
 
 impl Row<'_> {
+    /// The trimmed text of the cell in column `index` of the header.
+    fn cell(&self, index: usize) -> &str {
+        self.record
+            .get(index)
+            .expect("the reader is not flexible: every record has the header's width")
+            .trim()
+    }
+
     /// The raw text of a cell, possibly empty: for free text such as names.
     pub(crate) fn free_text(&self, column: &str) -> Result<&str, DatasetError> {
         let index = self.header.position(column)?;
-        Ok(self.record.get(index).unwrap_or("").trim())
+        Ok(self.cell(index))
     }
 
     /// A whole number within `range`, or `None` when the cell is empty or one of `missing`
@@ -170,7 +178,7 @@ impl Row<'_> {
     /// The raw text of a cell, which must not be empty.
     pub(crate) fn text(&self, column: &str) -> Result<&str, DatasetError> {
         let index = self.header.position(column)?;
-        let value = self.record.get(index).unwrap_or("").trim();
+        let value = self.cell(index);
         if value.is_empty() {
             return Err(DatasetError::EmptyValue {
                 path: self.header.path.clone(),
@@ -404,10 +412,7 @@ impl<'a> LineCounter<'a> {
             self.offset = 0;
             self.line = 1;
         }
-        let newlines = self
-            .data
-            .get(self.offset..start)
-            .unwrap_or(&[])
+        let newlines = self.data[self.offset..start]
             .iter()
             .filter(|&&b| b == b'\n')
             .count();

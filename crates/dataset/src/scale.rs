@@ -62,7 +62,7 @@ impl StandardScaler {
         check_fit_input(x)?;
         let mean = x
             .mean_axis(Axis(0))
-            .unwrap_or_else(|| Array1::zeros(x.ncols()));
+            .expect("check_fit_input refuses zero rows");
         let scale = x.std_axis(Axis(0), 0.0).mapv(nonzero);
         Ok(StandardScaler { mean, scale })
     }

@@ -208,12 +208,12 @@ pub fn group_k_fold<G: Ord>(
     let mut sizes = vec![0usize; k];
     let mut assignment = vec![0; groups.len()];
     for rows in members {
-        let fold = (0..k).min_by_key(|&f| (sizes[f], f)).unwrap_or(0);
+        let fold = (0..k)
+            .min_by_key(|&f| (sizes[f], f))
+            .expect("check_folds refuses k < 2");
         sizes[fold] += rows.len();
         for row in rows {
-            if let Some(slot) = assignment.get_mut(row) {
-                *slot = fold;
-            }
+            assignment[row] = fold;
         }
     }
     folds_from(&assignment, k)

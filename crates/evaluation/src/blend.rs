@@ -4,7 +4,7 @@
 //! replacement (Caruana et al., 2004), which minimises the blend's MAE directly. The blend's own
 //! CV score is cross-fitted: the weights used on fold k are chosen on the other folds only.
 
-use ndarray::{Array1, Axis};
+use ndarray::{Array, Array1, Axis, Dimension};
 use serde::{Deserialize, Serialize};
 
 use crate::cv::{CvScores, Fold};
@@ -42,25 +42,35 @@ pub fn select_weights(
             "a blend member has no out-of-fold prediction for some rows".into(),
         ));
     }
-    let mut counts = vec![0usize; members.len()];
-    let mut sum = Array1::<f64>::zeros(rows.len());
-    for step in 1..=STEPS {
+    forward_selection(&columns, STEPS, |blend| mae(truth.view(), blend.view()))
+}
+
+/// Greedy forward selection with replacement (Caruana et al., 2004): `steps` times, the member
+/// whose addition gives the running mean of the picks the lowest `loss` is picked (the first on
+/// ties). A member's weight is its share of the picks. `parts` is not empty.
+pub(crate) fn forward_selection<D: Dimension>(
+    parts: &[Array<f64, D>],
+    steps: usize,
+    loss: impl Fn(&Array<f64, D>) -> Result<f64, EvalError>,
+) -> Result<Vec<f64>, EvalError> {
+    let mut counts = vec![0usize; parts.len()];
+    let mut sum = Array::<f64, D>::zeros(parts[0].raw_dim());
+    for step in 1..=steps {
         let mut best: Option<(usize, f64)> = None;
-        for (m, column) in columns.iter().enumerate() {
-            let candidate = (&sum + column) / step as f64;
-            let score = mae(truth.view(), candidate.view())?;
+        for (m, part) in parts.iter().enumerate() {
+            let candidate = (&sum + part) / step as f64;
+            let score = loss(&candidate)?;
             if best.is_none_or(|(_, s)| score < s) {
                 best = Some((m, score));
             }
         }
-        if let Some((m, _)) = best {
-            counts[m] += 1;
-            sum += &columns[m];
-        }
+        let (m, _) = best.expect("there is at least one member to pick");
+        counts[m] += 1;
+        sum += &parts[m];
     }
     Ok(counts
         .into_iter()
-        .map(|c| c as f64 / STEPS as f64)
+        .map(|c| c as f64 / steps as f64)
         .collect())
 }
 

@@ -30,9 +30,11 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::blend::forward_selection;
 use crate::cv::{check_folds, Fold};
-use crate::error::EvalError;
-use crate::explain::Importance;
+pub use crate::error::ProbaError;
+use crate::error::{EvalError, FitError};
+use crate::explain::{shuffled_scores, Importance};
 
 /// The probability counterpart of `PredictInplace`: what a fitted classifier offers.
 pub trait PredictProba {
@@ -41,7 +43,7 @@ pub trait PredictProba {
 
     /// One row of class probabilities (summing to one) per input row; fails, saying why, on
     /// input of the wrong width.
-    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String>;
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, ProbaError>;
 }
 
 impl<T: PredictProba + ?Sized> PredictProba for Box<T> {
@@ -49,7 +51,7 @@ impl<T: PredictProba + ?Sized> PredictProba for Box<T> {
         (**self).n_classes()
     }
 
-    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, String> {
+    fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, ProbaError> {
         (**self).predict_proba(x)
     }
 }
@@ -261,16 +263,19 @@ pub fn class_scores(truth: &[usize], proba: ArrayView2<'_, f64>) -> Result<Class
 /// Rows used to fit and rows held out for validation (early stopping), each ascending.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Holdout {
-    /// Rows to fit on.
+    /// Rows to fit on (and to fit a scaler on).
     pub train: Vec<usize>,
-    /// Rows held out.
+    /// Rows held out for early stopping and the learning-rate schedule.
     pub validation: Vec<usize>,
 }
 
-/// The seeded random split of `n_rows` training rows that classifiers with early stopping use:
-/// `round(n · fraction)` rows (at least one when the fraction is positive, and never all) are
-/// held out. It is the same split as `neural_models::holdout` for the same arguments, so a
-/// network and a boosted model given the same seed validate on the same rows.
+/// The seeded random split of `n_rows` training rows that every learner with early stopping
+/// uses (the networks of `neural_models` and the boosted classifiers), so that callers can
+/// rebuild the validation rows a fit used, and models given the same seed validate on the same
+/// rows.
+///
+/// `round(n · fraction)` rows are held out: at least one when the fraction is positive, and
+/// never all of them.
 pub fn holdout(n_rows: usize, validation_fraction: f64, seed: u64) -> Holdout {
     let n_validation = if validation_fraction > 0.0 && n_rows > 1 {
         ((n_rows as f64 * validation_fraction).round() as usize).clamp(1, n_rows - 1)
@@ -278,6 +283,8 @@ pub fn holdout(n_rows: usize, validation_fraction: f64, seed: u64) -> Holdout {
         0
     };
     let mut rows: Vec<usize> = (0..n_rows).collect();
+    // Stream 0 of the seed: a network's mini-batch shuffles use stream 1, so changing the
+    // number of epochs never changes the split.
     rows.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     let mut validation = rows.split_off(n_rows - n_validation);
     rows.sort_unstable();
@@ -295,17 +302,19 @@ pub fn fit_predict_proba<P, E>(
     y: &Array1<usize>,
     train: &[usize],
     test: &[usize],
-) -> Result<Array2<f64>, String>
+) -> Result<Array2<f64>, FitError>
 where
     P: Fit<Array2<f64>, Array1<usize>, E>,
     P::Object: PredictProba,
-    E: std::error::Error + From<linfa::Error>,
+    E: std::error::Error + Send + Sync + 'static + From<linfa::Error>,
 {
     let data = DatasetBase::new(x.select(Axis(0), train), y.select(Axis(0), train));
-    let model = params.fit(&data).map_err(|e| e.to_string())?;
+    let model = params
+        .fit(&data)
+        .map_err(|error| FitError::Fit(Box::new(error)))?;
     let proba = model.predict_proba(&x.select(Axis(0), test))?;
     if proba.iter().any(|p| !p.is_finite()) {
-        return Err("the model predicted a non-finite probability".into());
+        return Err(FitError::NonFinite("probability"));
     }
     Ok(proba)
 }
@@ -376,29 +385,23 @@ pub fn cross_validate_classifier<P, E>(
 where
     P: Fit<Array2<f64>, Array1<usize>, E> + Sync,
     P::Object: PredictProba,
-    E: std::error::Error + From<linfa::Error>,
+    E: std::error::Error + Send + Sync + 'static + From<linfa::Error>,
 {
     check_classes(y, n_classes, x.nrows())?;
     check_folds(x.nrows(), folds)?;
     let start = Instant::now();
-    let predictions: Vec<Result<Array2<f64>, String>> = folds
+    let predictions: Vec<Result<Array2<f64>, FitError>> = folds
         .par_iter()
         .map(|fold| fit_predict_proba(params, x, y, &fold.train, &fold.test))
         .collect();
     let mut oof = Array2::from_elem((x.nrows(), n_classes), f64::NAN);
     for (i, (fold, predicted)) in folds.iter().zip(predictions).enumerate() {
-        let predicted = predicted.map_err(|message| EvalError::Model {
-            context: format!("fold {i}"),
-            message,
-        })?;
+        let predicted = predicted.map_err(|error| EvalError::model(format!("fold {i}"), error))?;
         if predicted.ncols() != n_classes {
-            return Err(EvalError::Model {
-                context: format!("fold {i}"),
-                message: format!(
-                    "{} probability columns for {n_classes} classes",
-                    predicted.ncols()
-                ),
-            });
+            return Err(EvalError::Invalid(format!(
+                "fold {i}: the model gave {} probability columns for {n_classes} classes",
+                predicted.ncols()
+            )));
         }
         for (&row, p) in fold.test.iter().zip(predicted.axis_iter(Axis(0))) {
             oof.row_mut(row).assign(&p);
@@ -439,26 +442,7 @@ pub fn select_proba_weights(
             "a blend member has no held-out probability for some rows".into(),
         ));
     }
-    let mut counts = vec![0usize; members.len()];
-    let mut sum = Array2::<f64>::zeros(parts[0].dim());
-    for step in 1..=BLEND_STEPS {
-        let mut best: Option<(usize, f64)> = None;
-        for (m, part) in parts.iter().enumerate() {
-            let candidate = (&sum + part) / step as f64;
-            let score = log_loss(&truth, candidate.view())?;
-            if best.is_none_or(|(_, s)| score < s) {
-                best = Some((m, score));
-            }
-        }
-        if let Some((m, _)) = best {
-            counts[m] += 1;
-            sum += &parts[m];
-        }
-    }
-    Ok(counts
-        .into_iter()
-        .map(|c| c as f64 / BLEND_STEPS as f64)
-        .collect())
+    forward_selection(&parts, BLEND_STEPS, |blend| log_loss(&truth, blend.view()))
 }
 
 /// A blend of out-of-fold probabilities scored honestly: the weights used on fold k are chosen
@@ -520,10 +504,7 @@ pub fn permutation_importance_accuracy<M: PredictProba + Sync>(
     let score = |matrix: &Array2<f64>| -> Result<f64, EvalError> {
         let proba = model
             .predict_proba(matrix)
-            .map_err(|message| EvalError::Model {
-                context: "permutation importance".into(),
-                message,
-            })?;
+            .map_err(|error| EvalError::model("permutation importance", error))?;
         accuracy(y, &argmax_rows(proba.view()))
     };
     let baseline = score(x)?;
@@ -531,30 +512,14 @@ pub fn permutation_importance_accuracy<M: PredictProba + Sync>(
         .into_par_iter()
         .map(|column| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ column as u64);
-            let mut shuffled = x.clone();
-            let mut values: Vec<f64> = x.column(column).to_vec();
-            (0..repeats)
-                .map(|_| {
-                    values.shuffle(&mut rng);
-                    shuffled
-                        .column_mut(column)
-                        .assign(&Array1::from(values.clone()));
-                    Ok(baseline - score(&shuffled)?)
-                })
-                .collect()
+            shuffled_scores(x, column, repeats, &mut rng, |shuffled| {
+                Ok(baseline - score(shuffled)?)
+            })
         })
         .collect();
     let mut importances = Vec::with_capacity(x.ncols());
     for (values, name) in drops.into_iter().zip(names) {
-        let values = values?;
-        let n = values.len().max(1) as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-        importances.push(Importance {
-            feature: name.clone(),
-            mean,
-            sd,
-        });
+        importances.push(Importance::of(name, &values?));
     }
     importances.sort_by(|a, b| b.mean.total_cmp(&a.mean));
     Ok(importances)
@@ -591,6 +556,18 @@ mod tests {
         let proba = array![[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]];
         let auc = roc_auc_proba(&[0, 1, 2], proba.view()).unwrap();
         assert!((auc - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn holdout_is_seeded_disjoint_and_sized_by_fraction() {
+        let split = holdout(100, 0.2, 7);
+        assert_eq!(split.validation.len(), 20);
+        assert_eq!(split.train.len(), 80);
+        assert!(split.train.iter().all(|r| !split.validation.contains(r)));
+        assert_eq!(split, holdout(100, 0.2, 7));
+        assert_ne!(split, holdout(100, 0.2, 8));
+        assert!(holdout(100, 0.0, 7).validation.is_empty());
+        assert_eq!(holdout(3, 0.9, 1).train.len(), 1);
     }
 
     #[test]

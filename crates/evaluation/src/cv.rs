@@ -8,7 +8,7 @@ use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::EvalError;
+use crate::error::{EvalError, FitError};
 use crate::metrics::{regression_scores, RegressionScores};
 
 /// One fold: the rows to train on and the rows to score.
@@ -111,11 +111,11 @@ pub fn fit_predict_fold<P, E>(
     x: &Array2<f64>,
     y: &Array1<f64>,
     fold: &Fold,
-) -> Result<Array1<f64>, String>
+) -> Result<Array1<f64>, FitError>
 where
     P: Fit<Array2<f64>, Array1<f64>, E>,
     P::Object: PredictInplace<Array2<f64>, Array1<f64>>,
-    E: std::error::Error + From<linfa::Error>,
+    E: std::error::Error + Send + Sync + 'static + From<linfa::Error>,
 {
     fit_predict_fold_and(params, x, y, fold, None).map(|(predicted, _)| predicted)
 }
@@ -128,22 +128,24 @@ pub(crate) fn fit_predict_fold_and<P, E>(
     y: &Array1<f64>,
     fold: &Fold,
     extra: Option<&Array2<f64>>,
-) -> Result<(Array1<f64>, Option<Array1<f64>>), String>
+) -> Result<(Array1<f64>, Option<Array1<f64>>), FitError>
 where
     P: Fit<Array2<f64>, Array1<f64>, E>,
     P::Object: PredictInplace<Array2<f64>, Array1<f64>>,
-    E: std::error::Error + From<linfa::Error>,
+    E: std::error::Error + Send + Sync + 'static + From<linfa::Error>,
 {
     let train = DatasetBase::new(
         x.select(Axis(0), &fold.train),
         y.select(Axis(0), &fold.train),
     );
-    let model = params.fit(&train).map_err(|e| e.to_string())?;
-    let predict = |rows: &Array2<f64>| -> Result<Array1<f64>, String> {
+    let model = params
+        .fit(&train)
+        .map_err(|error| FitError::Fit(Box::new(error)))?;
+    let predict = |rows: &Array2<f64>| -> Result<Array1<f64>, FitError> {
         let mut predicted = model.default_target(rows);
         model.predict_inplace(rows, &mut predicted);
         if predicted.iter().any(|v| !v.is_finite()) {
-            return Err("the model predicted a non-finite value".into());
+            return Err(FitError::NonFinite("value"));
         }
         Ok(predicted)
     };
@@ -162,7 +164,7 @@ pub fn cross_validate<P, E>(
 where
     P: Fit<Array2<f64>, Array1<f64>, E> + Sync,
     P::Object: PredictInplace<Array2<f64>, Array1<f64>>,
-    E: std::error::Error + From<linfa::Error>,
+    E: std::error::Error + Send + Sync + 'static + From<linfa::Error>,
 {
     if x.nrows() != y.len() {
         return Err(EvalError::Invalid(format!(
@@ -173,16 +175,13 @@ where
     }
     check_folds(x.nrows(), folds)?;
     let start = Instant::now();
-    let predictions: Vec<Result<Array1<f64>, String>> = folds
+    let predictions: Vec<Result<Array1<f64>, FitError>> = folds
         .par_iter()
         .map(|fold| fit_predict_fold(params, x, y, fold))
         .collect();
     let mut oof = Array1::from_elem(y.len(), f64::NAN);
     for (i, (fold, predicted)) in folds.iter().zip(predictions).enumerate() {
-        let predicted = predicted.map_err(|message| EvalError::Model {
-            context: format!("fold {i}"),
-            message,
-        })?;
+        let predicted = predicted.map_err(|error| EvalError::model(format!("fold {i}"), error))?;
         for (&row, value) in fold.test.iter().zip(predicted) {
             oof[row] = value;
         }

@@ -30,9 +30,44 @@ fn predict<M: PredictInplace<Array2<f64>, Array1<f64>>>(model: &M, x: &Array2<f6
     y
 }
 
+impl Importance {
+    /// The mean and standard deviation of one feature's score changes.
+    pub(crate) fn of(feature: &str, changes: &[f64]) -> Importance {
+        let n = changes.len().max(1) as f64;
+        let mean = changes.iter().sum::<f64>() / n;
+        let sd = (changes.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        Importance {
+            feature: feature.to_string(),
+            mean,
+            sd,
+        }
+    }
+}
+
+/// `score` of `x` with `column` shuffled, for each of `repeats` successive shuffles drawn from
+/// `rng` (each shuffle starts from the previous one).
+pub(crate) fn shuffled_scores(
+    x: &Array2<f64>,
+    column: usize,
+    repeats: usize,
+    rng: &mut ChaCha8Rng,
+    score: impl Fn(&Array2<f64>) -> Result<f64, EvalError>,
+) -> Result<Vec<f64>, EvalError> {
+    let mut shuffled = x.clone();
+    let mut values: Vec<f64> = x.column(column).to_vec();
+    (0..repeats)
+        .map(|_| {
+            values.shuffle(rng);
+            shuffled
+                .column_mut(column)
+                .assign(&Array1::from(values.clone()));
+            score(&shuffled)
+        })
+        .collect()
+}
+
 /// Permutation importance: for each fold, fits on the training rows, then shuffles each column
 /// of the held-out rows `repeats` times and records the rise in MAE. Sorted, largest first.
-#[allow(clippy::too_many_arguments)]
 pub fn permutation_importance<P, E>(
     params: &P,
     x: &Array2<f64>,
@@ -45,7 +80,7 @@ pub fn permutation_importance<P, E>(
 where
     P: Fit<Array2<f64>, Array1<f64>, E> + Sync,
     P::Object: PredictInplace<Array2<f64>, Array1<f64>> + Sync,
-    E: std::error::Error + From<linfa::Error>,
+    E: std::error::Error + Send + Sync + 'static + From<linfa::Error>,
 {
     check_folds(x.nrows(), folds)?;
     if names.len() != x.ncols() || repeats == 0 {
@@ -61,9 +96,8 @@ where
             x.select(Axis(0), &fold.train),
             y.select(Axis(0), &fold.train),
         );
-        let model = params.fit(&train).map_err(|e| EvalError::Model {
-            context: format!("permutation importance, fold {f}"),
-            message: e.to_string(),
+        let model = params.fit(&train).map_err(|error| {
+            EvalError::model(format!("permutation importance, fold {f}"), error)
         })?;
         let test_x = x.select(Axis(0), &fold.test);
         let test_y = y.select(Axis(0), &fold.test);
@@ -72,17 +106,9 @@ where
             .into_par_iter()
             .map(|column| {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((f as u64) << 32) ^ column as u64);
-                let mut shuffled = test_x.clone();
-                let mut values: Vec<f64> = test_x.column(column).to_vec();
-                (0..repeats)
-                    .map(|_| {
-                        values.shuffle(&mut rng);
-                        shuffled
-                            .column_mut(column)
-                            .assign(&Array1::from(values.clone()));
-                        Ok(mae(test_y.view(), predict(&model, &shuffled).view())? - baseline)
-                    })
-                    .collect()
+                shuffled_scores(&test_x, column, repeats, &mut rng, |shuffled| {
+                    Ok(mae(test_y.view(), predict(&model, shuffled).view())? - baseline)
+                })
             })
             .collect();
         for (column, result) in per_column.into_iter().enumerate() {
@@ -92,16 +118,7 @@ where
     let mut importances: Vec<Importance> = rises
         .into_iter()
         .zip(names)
-        .map(|(values, name)| {
-            let n = values.len().max(1) as f64;
-            let mean = values.iter().sum::<f64>() / n;
-            let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-            Importance {
-                feature: name.clone(),
-                mean,
-                sd,
-            }
-        })
+        .map(|(values, name)| Importance::of(name, &values))
         .collect();
     importances.sort_by(|a, b| b.mean.total_cmp(&a.mean));
     Ok(importances)

@@ -19,10 +19,11 @@ pub mod space;
 
 pub use blend::{blend, BlendResult};
 pub use classification::{
-    class_scores, cross_validate_classifier, ClassCvOutcome, ClassScores, PredictProba,
+    class_scores, cross_validate_classifier, holdout, ClassCvOutcome, ClassScores, Holdout,
+    PredictProba,
 };
 pub use cv::{cross_validate, CvOutcome, CvScores, Fold};
-pub use error::EvalError;
+pub use error::{BoxError, EvalError, FitError, ProbaError};
 pub use explain::{partial_dependence, permutation_importance, Importance, PartialDependence};
 pub use metrics::{mae, r2, regression_scores, rmse, RegressionScores};
 pub use search::{Search, SearchResult, Strategy, Trial};

@@ -5,21 +5,24 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::error::EvalError;
+use crate::error::{BoxError, EvalError};
 use crate::explain::{Importance, PartialDependence};
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 640;
 
-fn draw_error(path: &Path, error: impl std::fmt::Display) -> EvalError {
-    EvalError::write(path, format!("could not draw the plot: {error}"))
+fn draw_error(path: &Path, error: impl Into<BoxError>) -> EvalError {
+    EvalError::Draw {
+        path: path.to_path_buf(),
+        source: error.into(),
+    }
 }
 
 /// Draws into a temporary file next to `path`, then renames it, so a reader never sees half a PNG.
 fn atomic_png(
     path: &Path,
     size: (u32, u32),
-    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), BoxError>,
 ) -> Result<(), EvalError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| EvalError::write(path, e))?;
@@ -74,20 +77,18 @@ fn xy_chart<'a, 'b>(
     (x, y): ((f64, f64), (f64, f64)),
     x_label: &str,
     y_label: &str,
-) -> Result<XyChart<'a, 'b>, String> {
+) -> Result<XyChart<'a, 'b>, BoxError> {
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(|e| e.to_string())?;
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)?;
     chart
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
-        .draw()
-        .map_err(|e| e.to_string())?;
+        .draw()?;
     Ok(chart)
 }
 
@@ -107,20 +108,16 @@ pub fn predicted_vs_actual(
             "true value",
             "predicted value",
         )?;
-        chart
-            .draw_series(
-                truth
-                    .iter()
-                    .zip(predicted)
-                    .map(|(&t, &p)| Circle::new((t, p), 2, BLUE.mix(0.25).filled())),
-            )
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(LineSeries::new(
-                [(low, low), (high, high)],
-                RED.stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?;
+        chart.draw_series(
+            truth
+                .iter()
+                .zip(predicted)
+                .map(|(&t, &p)| Circle::new((t, p), 2, BLUE.mix(0.25).filled())),
+        )?;
+        chart.draw_series(LineSeries::new(
+            [(low, low), (high, high)],
+            RED.stroke_width(2),
+        ))?;
         Ok(())
     })
 }
@@ -150,15 +147,13 @@ pub fn residuals(
             "residual (true − predicted)",
             "tracks",
         )?;
-        chart
-            .draw_series(counts.iter().enumerate().map(|(i, &c)| {
-                let x0 = low + i as f64 * width;
-                Rectangle::new(
-                    [(x0, 0.0), (x0 + width * 0.95, c as f64)],
-                    BLUE.mix(0.6).filled(),
-                )
-            }))
-            .map_err(|e| e.to_string())?;
+        chart.draw_series(counts.iter().enumerate().map(|(i, &c)| {
+            let x0 = low + i as f64 * width;
+            Rectangle::new(
+                [(x0, 0.0), (x0 + width * 0.95, c as f64)],
+                BLUE.mix(0.6).filled(),
+            )
+        }))?;
         Ok(())
     })
 }
@@ -185,8 +180,7 @@ pub fn importance(
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(150)
-            .build_cartesian_2d(low..high, (0..n).into_segmented())
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(low..high, (0..n).into_segmented())?;
         chart
             .configure_mesh()
             .disable_y_mesh()
@@ -198,32 +192,27 @@ pub fn importance(
                 _ => String::new(),
             })
             .x_desc(x_label)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series((0..items.len()).filter_map(|row| {
-                let item = item_at(row)?;
-                Some(Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(row)),
-                        (item.mean, SegmentValue::Exact(row + 1)),
-                    ],
-                    GREEN.mix(0.7).filled(),
-                ))
-            }))
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series((0..items.len()).filter_map(|row| {
-                let item = item_at(row).filter(|i| i.sd > 0.0)?;
-                Some(PathElement::new(
-                    [
-                        (item.mean - item.sd, SegmentValue::CenterOf(row)),
-                        (item.mean + item.sd, SegmentValue::CenterOf(row)),
-                    ],
-                    BLACK.stroke_width(2),
-                ))
-            }))
-            .map_err(|e| e.to_string())?;
+            .draw()?;
+        chart.draw_series((0..items.len()).filter_map(|row| {
+            let item = item_at(row)?;
+            Some(Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(row)),
+                    (item.mean, SegmentValue::Exact(row + 1)),
+                ],
+                GREEN.mix(0.7).filled(),
+            ))
+        }))?;
+        chart.draw_series((0..items.len()).filter_map(|row| {
+            let item = item_at(row).filter(|i| i.sd > 0.0)?;
+            Some(PathElement::new(
+                [
+                    (item.mean - item.sd, SegmentValue::CenterOf(row)),
+                    (item.mean + item.sd, SegmentValue::CenterOf(row)),
+                ],
+                BLACK.stroke_width(2),
+            ))
+        }))?;
         Ok(())
     })
 }
@@ -242,9 +231,7 @@ pub fn partial_dependence(
             .flat_map(|c| c.mean_prediction.iter().copied()),
     );
     atomic_png(path, (WIDTH + 300, 60 + 300 * rows as u32), |root| {
-        let root = root
-            .titled(title, ("sans-serif", 24))
-            .map_err(|e| e.to_string())?;
+        let root = root.titled(title, ("sans-serif", 24))?;
         let panels = root.split_evenly((rows, columns));
         for (panel, curve) in panels.iter().zip(curves) {
             let (x_low, x_high) = bounds(curve.grid.iter().copied());
@@ -253,24 +240,16 @@ pub fn partial_dependence(
                 .margin(8)
                 .x_label_area_size(30)
                 .y_label_area_size(45)
-                .build_cartesian_2d(x_low..x_high, low..high)
-                .map_err(|e| e.to_string())?;
-            chart
-                .configure_mesh()
-                .x_labels(5)
-                .y_labels(5)
-                .draw()
-                .map_err(|e| e.to_string())?;
-            chart
-                .draw_series(LineSeries::new(
-                    curve
-                        .grid
-                        .iter()
-                        .copied()
-                        .zip(curve.mean_prediction.iter().copied()),
-                    BLUE.stroke_width(2),
-                ))
-                .map_err(|e| e.to_string())?;
+                .build_cartesian_2d(x_low..x_high, low..high)?;
+            chart.configure_mesh().x_labels(5).y_labels(5).draw()?;
+            chart.draw_series(LineSeries::new(
+                curve
+                    .grid
+                    .iter()
+                    .copied()
+                    .zip(curve.mean_prediction.iter().copied()),
+                BLUE.stroke_width(2),
+            ))?;
         }
         Ok(())
     })
@@ -338,24 +317,20 @@ pub fn point_curves(
                 .draw_series(LineSeries::new(
                     points.iter().copied(),
                     colour.stroke_width(2),
-                ))
-                .map_err(|e| e.to_string())?
+                ))?
                 .label(*name)
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
             if points.len() <= 40 {
-                chart
-                    .draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
             }
         }
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         Ok(())
     })
 }
@@ -385,13 +360,12 @@ pub fn confusion_matrix(
             .x_label_area_size(60)
             .y_label_area_size(label_area)
             // A segmented `0..m` range has the m + 1 segments 0..=m.
-            .build_cartesian_2d((0..n - 1).into_segmented(), (0..n - 1).into_segmented())
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d((0..n - 1).into_segmented(), (0..n - 1).into_segmented())?;
         // Column c is class c; row r (0 at the bottom) is class n − 1 − r, so class 0 is on top.
         let name = |value: &SegmentValue<usize>, flip: bool| match value {
             SegmentValue::CenterOf(i) if *i < n => {
                 let class = if flip { n - 1 - *i } else { *i };
-                classes.get(class).cloned().unwrap_or_default()
+                classes[class].clone()
             }
             _ => String::new(),
         };
@@ -406,8 +380,7 @@ pub fn confusion_matrix(
             .y_label_style(("sans-serif", 16))
             .x_desc("predicted class")
             .y_desc("true class")
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         let mut cells = Vec::with_capacity(n * n);
         for (t, row) in counts.iter().enumerate() {
             let total = row.iter().sum::<usize>().max(1) as f64;
@@ -415,22 +388,20 @@ pub fn confusion_matrix(
                 cells.push((p, n - 1 - t, count, count as f64 / total));
             }
         }
-        chart
-            .draw_series(cells.iter().map(|&(p, y, _, share)| {
-                let colour = RGBColor(
-                    255 - (share * 200.0) as u8,
-                    255 - (share * 120.0) as u8,
-                    255,
-                );
-                Rectangle::new(
-                    [
-                        (SegmentValue::Exact(p), SegmentValue::Exact(y)),
-                        (SegmentValue::Exact(p + 1), SegmentValue::Exact(y + 1)),
-                    ],
-                    colour.filled(),
-                )
-            }))
-            .map_err(|e| e.to_string())?;
+        chart.draw_series(cells.iter().map(|&(p, y, _, share)| {
+            let colour = RGBColor(
+                255 - (share * 200.0) as u8,
+                255 - (share * 120.0) as u8,
+                255,
+            );
+            Rectangle::new(
+                [
+                    (SegmentValue::Exact(p), SegmentValue::Exact(y)),
+                    (SegmentValue::Exact(p + 1), SegmentValue::Exact(y + 1)),
+                ],
+                colour.filled(),
+            )
+        }))?;
         let centred = |size: u32| {
             ("sans-serif", size).into_font().color(&BLACK).pos(
                 plotters::style::text_anchor::Pos::new(
@@ -439,15 +410,13 @@ pub fn confusion_matrix(
                 ),
             )
         };
-        chart
-            .draw_series(cells.iter().map(|&(p, y, count, share)| {
-                Text::new(
-                    format!("{count} ({:.0}%)", 100.0 * share),
-                    (SegmentValue::CenterOf(p), SegmentValue::CenterOf(y)),
-                    centred(if n > 5 { 15 } else { 19 }),
-                )
-            }))
-            .map_err(|e| e.to_string())?;
+        chart.draw_series(cells.iter().map(|&(p, y, count, share)| {
+            Text::new(
+                format!("{count} ({:.0}%)", 100.0 * share),
+                (SegmentValue::CenterOf(p), SegmentValue::CenterOf(y)),
+                centred(if n > 5 { 15 } else { 19 }),
+            )
+        }))?;
         Ok(())
     })
 }

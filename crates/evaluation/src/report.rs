@@ -27,7 +27,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvalError> {
 
 /// Writes a value as pretty JSON, atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), EvalError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| EvalError::write(path, e))?;
+    let text = serde_json::to_string_pretty(value).map_err(|source| EvalError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
     write_atomic(path, text.as_bytes())
 }
 
@@ -47,7 +50,7 @@ pub fn write_predictions(
     }
     let mut text = format!("id,{column}\n");
     for (id, value) in ids.iter().zip(values) {
-        let _ = writeln!(text, "{id},{value:.6}");
+        writeln!(text, "{id},{value:.6}").expect("writing to a String cannot fail");
     }
     write_atomic(path, text.as_bytes())
 }

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cv::{check_folds, fit_predict_fold_and, CvScores, Fold};
-use crate::error::EvalError;
+use crate::error::{chain, EvalError, FitError};
 use crate::space::{describe, ParamSet, SearchSpace, Tunable, Value};
 
 /// How candidates are drawn from the space.
@@ -68,7 +68,8 @@ pub struct SearchResult {
     pub label: String,
     /// Successful trials sorted by CV MAE.
     pub trials: Vec<Trial>,
-    /// Candidates whose fit failed, with the reason.
+    /// Candidates whose fit failed, with the reason: the fold, then the learner's error and
+    /// its causes.
     pub failed: Vec<(ParamSet, String)>,
     /// Wall-clock seconds of the whole search.
     pub seconds: f64,
@@ -175,7 +176,7 @@ impl Search {
     where
         P: Tunable + Fit<Array2<f64>, Array1<f64>, E> + Sync,
         P::Object: PredictInplace<Array2<f64>, Array1<f64>>,
-        E: std::error::Error + From<linfa::Error>,
+        E: std::error::Error + Send + Sync + 'static + From<linfa::Error>,
     {
         check_folds(x.nrows(), folds)?;
         if let Some(extra) = &self.extra {
@@ -193,12 +194,9 @@ impl Search {
         let learners = candidates
             .iter()
             .map(|params| {
-                P::from_params(params).map_err(|e| {
-                    EvalError::Invalid(format!(
-                        "search `{}`: {}: {e}",
-                        self.label,
-                        describe(params)
-                    ))
+                P::from_params(params).map_err(|error| EvalError::Params {
+                    context: format!("search `{}`: {}", self.label, describe(params)),
+                    source: Box::new(error),
                 })
             })
             .collect::<Result<Vec<P>, _>>()?;
@@ -207,7 +205,7 @@ impl Search {
             .flat_map(|c| (0..folds.len()).map(move |f| (c, f)))
             .collect();
         type Predicted = (Array1<f64>, Option<Array1<f64>>);
-        let outcomes: Vec<(Result<Predicted, String>, f64)> = jobs
+        let outcomes: Vec<(Result<Predicted, FitError>, f64)> = jobs
             .par_iter()
             .map(|&(c, f)| {
                 let fit_start = Instant::now();
@@ -238,7 +236,7 @@ impl Search {
                             *sum += extra;
                         }
                     }
-                    Err(message) => error = Some(format!("fold {f}: {message}")),
+                    Err(failure) => error = Some(format!("fold {f}: {}", chain(failure))),
                 }
             }
             match error {
@@ -253,13 +251,12 @@ impl Search {
             }
         }
         if trials.is_empty() {
-            let reasons: Vec<String> = failed
-                .iter()
-                .map(|(params, message)| format!("{}: {message}", describe(params)))
-                .collect();
-            return Err(EvalError::Model {
-                context: format!("search `{}`", self.label),
-                message: format!("every candidate failed: {}", reasons.join("; ")),
+            return Err(EvalError::EveryCandidateFailed {
+                label: self.label.clone(),
+                failures: failed
+                    .iter()
+                    .map(|(params, message)| format!("{}: {message}", describe(params)))
+                    .collect(),
             });
         }
         trials.sort_by(|a, b| a.scores.mae.total_cmp(&b.scores.mae));
@@ -395,6 +392,45 @@ mod tests {
         }
         fn from_params(_: &ParamSet) -> Result<TrainMean, linfa::Error> {
             Ok(TrainMean)
+        }
+    }
+
+    /// A learner whose every fit fails.
+    struct Failing;
+    impl Fit<Array2<f64>, Array1<f64>, linfa::Error> for Failing {
+        type Object = Fitted;
+        fn fit(&self, _: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<Fitted, linfa::Error> {
+            Err(linfa::Error::Parameters("always fails".into()))
+        }
+    }
+    impl Tunable for Failing {
+        type Error = linfa::Error;
+        fn search_space() -> SearchSpace {
+            SearchSpace::new().choice("unused", [Value::Int(0)])
+        }
+        fn from_params(_: &ParamSet) -> Result<Failing, linfa::Error> {
+            Ok(Failing)
+        }
+    }
+
+    #[test]
+    fn a_failing_fit_keeps_the_learners_error_as_its_cause() {
+        let (x, y, folds) = problem();
+        let error = crate::cross_validate(&Failing, &x, &y, &folds).unwrap_err();
+        let cause = std::error::Error::source(&error).expect("the fold's error");
+        assert_eq!(error.to_string(), "fold 0");
+        assert_eq!(cause.to_string(), "invalid parameter always fails");
+
+        match Search::grid("failing", Failing::search_space(), 1).run::<Failing, _>(&x, &y, &folds)
+        {
+            Err(EvalError::EveryCandidateFailed { label, failures }) => {
+                assert_eq!(label, "failing");
+                assert_eq!(
+                    failures,
+                    ["unused=0: fold 2: invalid parameter always fails"]
+                );
+            }
+            other => panic!("expected every candidate to fail, got {other:?}"),
         }
     }
 

@@ -99,15 +99,15 @@ impl Domain {
     }
 
     /// One value drawn at random.
+    ///
+    /// # Panics
+    /// On an empty domain ([`SearchSpace::empty_domains`] names them): a search refuses such a
+    /// space before it samples.
     pub fn sample(&self, rng: &mut impl Rng) -> Value {
         match self {
             Domain::Choice(values) => {
-                // An empty choice is refused by the searches before sampling.
-                let index = rng.gen_range(0..values.len().max(1));
-                values
-                    .get(index)
-                    .cloned()
-                    .unwrap_or(Value::Text(String::new()))
+                assert!(!values.is_empty(), "sampling an empty choice");
+                values[rng.gen_range(0..values.len())].clone()
             }
             Domain::Int { low, high, log } => {
                 if *log && *low > 0 {
@@ -281,6 +281,8 @@ pub struct ParamError {
 pub trait ParamSetExt {
     /// A whole number, or `default` when absent.
     fn int_or(&self, name: &str, default: i64) -> Result<i64, ParamError>;
+    /// A whole number that is at least 0 (a count, a size), or `default` when absent.
+    fn usize_or(&self, name: &str, default: usize) -> Result<usize, ParamError>;
     /// A real number (a whole number is accepted), or `default` when absent.
     fn float_or(&self, name: &str, default: f64) -> Result<f64, ParamError>;
     /// A text choice, or `default` when absent.
@@ -298,6 +300,17 @@ impl ParamSetExt for ParamSet {
                 problem: format!("expected a whole number, got {other}"),
             }),
         }
+    }
+
+    fn usize_or(&self, name: &str, default: usize) -> Result<usize, ParamError> {
+        if !self.contains_key(name) {
+            return Ok(default);
+        }
+        let value = self.int_or(name, 0)?;
+        usize::try_from(value).map_err(|_| ParamError {
+            name: name.into(),
+            problem: format!("expected a whole number >= 0, got {value}"),
+        })
     }
 
     fn float_or(&self, name: &str, default: f64) -> Result<f64, ParamError> {

@@ -3,10 +3,12 @@
 use std::path::Path;
 
 use linfa::traits::{Fit, PredictInplace};
-use linfa::DatasetBase;
+use linfa::{DatasetBase, ParamGuard};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Reduction, TchError, Tensor};
+
+use evaluation::classification::argmax_rows;
 
 use crate::config::{MlpConfig, OutputHead};
 use crate::error::NeuralError;
@@ -52,15 +54,20 @@ impl Objective for ClassificationObjective {
     }
 }
 
-/// Hyper-parameters of an MLP classifier; [`Fit::fit`] checks them and trains.
+/// Checked hyper-parameters of an MLP classifier, which only [`MlpClassifierParams`]'s check
+/// builds; [`Fit::fit`] trains with them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MlpClassifierParams {
+pub struct MlpClassifierValidParams {
     config: MlpConfig,
     training: TrainingParams,
     class_weights: ClassWeights,
     n_classes: Option<usize>,
     feature_names: Option<Vec<String>>,
 }
+
+/// Hyper-parameters of an MLP classifier, checked when fitted (linfa's `ParamGuard`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MlpClassifierParams(MlpClassifierValidParams);
 
 impl Default for MlpClassifierParams {
     fn default() -> Self {
@@ -69,65 +76,53 @@ impl Default for MlpClassifierParams {
 }
 
 impl MlpClassifierParams {
-    /// A classifier of the given architecture, uniform class weights and
-    /// [`TrainingParams::default`].
+    /// A classifier of the given architecture (its output head must be [`OutputHead::None`]),
+    /// uniform class weights and [`TrainingParams::default`].
     pub fn new(config: MlpConfig) -> Self {
-        MlpClassifierParams {
+        MlpClassifierParams(MlpClassifierValidParams {
             config,
             training: TrainingParams::default(),
             class_weights: ClassWeights::Uniform,
             n_classes: None,
             feature_names: None,
-        }
-    }
-
-    /// Sets the architecture (its output head must be [`OutputHead::None`]).
-    pub fn config(mut self, config: MlpConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// The architecture.
-    pub fn architecture(&self) -> &MlpConfig {
-        &self.config
+        })
     }
 
     /// Sets the class weights of the loss.
     pub fn class_weights(mut self, class_weights: ClassWeights) -> Self {
-        self.class_weights = class_weights;
+        self.0.class_weights = class_weights;
         self
     }
 
-    /// Fixes the number of classes (default: the largest label seen + 1), for labels absent
-    /// from a fold.
+    /// Fixes the number of classes, at least 2 (default: the largest label seen + 1), for labels
+    /// absent from a fold.
     pub fn n_classes(mut self, n_classes: usize) -> Self {
-        self.n_classes = Some(n_classes);
-        self
-    }
-
-    /// Names the input columns; the fitted model carries and saves them.
-    pub fn with_feature_names(mut self, names: Vec<String>) -> Self {
-        self.feature_names = Some(names);
+        self.0.n_classes = Some(n_classes);
         self
     }
 
     training_builders!();
+}
 
-    /// Checks every hyper-parameter (also done by `fit`).
-    pub fn check(&self) -> Result<(), NeuralError> {
-        self.config.check()?;
-        self.training.check()?;
-        if self.config.output_head != OutputHead::None {
+impl ParamGuard for MlpClassifierParams {
+    type Checked = MlpClassifierValidParams;
+    type Error = NeuralError;
+
+    fn check_ref(&self) -> Result<&MlpClassifierValidParams, NeuralError> {
+        let params = &self.0;
+        params.config.check()?;
+        params.training.check()?;
+        if params.config.output_head != OutputHead::None {
             return Err(NeuralError::parameter(
                 "output_head",
-                format!("{:?}", self.config.output_head),
+                format!("{:?}", params.config.output_head),
                 "OutputHead::None for a classifier (it outputs logits)",
             ));
         }
-        if let Some(n) = self.n_classes.filter(|&n| n < 2) {
+        if let Some(n) = params.n_classes.filter(|&n| n < 2) {
             return Err(NeuralError::parameter("n_classes", n, "at least 2"));
         }
-        if let ClassWeights::Custom(weights) = &self.class_weights {
+        if let ClassWeights::Custom(weights) = &params.class_weights {
             let valid = weights.iter().all(|w| w.is_finite() && *w >= 0.0)
                 && weights.iter().any(|w| *w > 0.0);
             if !valid {
@@ -138,7 +133,39 @@ impl MlpClassifierParams {
                 ));
             }
         }
-        Ok(())
+        Ok(params)
+    }
+
+    fn check(self) -> Result<MlpClassifierValidParams, NeuralError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+impl MlpClassifierValidParams {
+    /// The architecture.
+    pub fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+
+    /// The optimisation settings.
+    pub fn training(&self) -> &TrainingParams {
+        &self.training
+    }
+
+    /// The class weights of the loss.
+    pub fn class_weights(&self) -> &ClassWeights {
+        &self.class_weights
+    }
+
+    /// The fixed number of classes, if any.
+    pub fn n_classes(&self) -> Option<usize> {
+        self.n_classes
+    }
+
+    /// The names of the input columns, if given.
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.feature_names.as_deref()
     }
 
     /// The weight of each class on the training rows.
@@ -147,10 +174,9 @@ impl MlpClassifierParams {
             ClassWeights::Uniform => Ok(None),
             ClassWeights::Balanced => {
                 let mut counts = vec![0usize; n_classes];
+                // `fit` has checked that every label is below `n_classes`.
                 for &label in labels {
-                    if let Some(count) = counts.get_mut(label) {
-                        *count += 1;
-                    }
+                    counts[label] += 1;
                 }
                 let n = labels.len() as f64;
                 Ok(Some(
@@ -179,14 +205,13 @@ impl MlpClassifierParams {
     }
 }
 
-impl Fit<Array2<f64>, Array1<usize>, NeuralError> for MlpClassifierParams {
+impl Fit<Array2<f64>, Array1<usize>, NeuralError> for MlpClassifierValidParams {
     type Object = MlpClassifier;
 
     fn fit(
         &self,
         data: &DatasetBase<Array2<f64>, Array1<usize>>,
     ) -> Result<MlpClassifier, NeuralError> {
-        self.check()?;
         let x = data.records.view();
         let y = &data.targets;
         check_training_input(x, y.len())?;
@@ -268,24 +293,11 @@ impl MlpClassifier {
         Ok(logits)
     }
 
-    /// Predicts the most probable class of each row, or says why it cannot.
+    /// Predicts the most probable class of each row (the first on ties), or says why it
+    /// cannot.
     pub fn try_predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<usize>, NeuralError> {
         let logits = self.network.outputs(x)?;
-        Ok(logits
-            .axis_iter(Axis(0))
-            .map(|row| {
-                row.iter()
-                    .enumerate()
-                    .fold((0, f64::NEG_INFINITY), |best, (class, &logit)| {
-                        if logit > best.1 {
-                            (class, logit)
-                        } else {
-                            best
-                        }
-                    })
-                    .0
-            })
-            .collect())
+        Ok(Array1::from(argmax_rows(logits.view())))
     }
 
     /// Loads a classifier written by [`MlpClassifier::save`] (its JSON file or directory) onto

@@ -108,8 +108,9 @@ impl MlpConfig {
         self
     }
 
-    /// Checks that every width is positive and the dropout is a probability below 1.
-    pub fn check(&self) -> Result<(), NeuralError> {
+    /// Checks that every width is positive and the dropout is a probability below 1; part of
+    /// the trainers' `ParamGuard::check_ref`.
+    pub(crate) fn check(&self) -> Result<(), NeuralError> {
         if let Some(position) = self.hidden.iter().position(|&width| width == 0) {
             return Err(NeuralError::parameter(
                 "hidden",

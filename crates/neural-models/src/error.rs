@@ -48,6 +48,17 @@ pub enum NeuralError {
         #[source]
         source: std::io::Error,
     },
+    /// A model file, or its weights, could not be encoded, decoded, read or written.
+    #[error("{path}: {problem}")]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What could not be done.
+        problem: &'static str,
+        /// Why: serde_json's, libtorch's or the network's error.
+        #[source]
+        source: evaluation::BoxError,
+    },
     /// A model file is not one this crate wrote, or is damaged.
     #[error("{path}: {message}")]
     BadModelFile {
@@ -75,6 +86,9 @@ pub enum NeuralError {
     /// linfa refused the data.
     #[error(transparent)]
     Linfa(#[from] linfa::Error),
+    /// A parameter set from a search could not be read.
+    #[error(transparent)]
+    Param(#[from] evaluation::ParamError),
 }
 
 impl NeuralError {
@@ -88,6 +102,17 @@ impl NeuralError {
             name,
             value: value.to_string(),
             expected,
+        }
+    }
+}
+
+impl From<NeuralError> for evaluation::ProbaError {
+    fn from(error: NeuralError) -> evaluation::ProbaError {
+        match error {
+            NeuralError::WidthMismatch { expected, found } => {
+                evaluation::ProbaError::WidthMismatch { expected, found }
+            }
+            other => evaluation::ProbaError::model(other),
         }
     }
 }

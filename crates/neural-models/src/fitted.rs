@@ -80,12 +80,10 @@ impl FittedNetwork {
         let scaled = self.scaler.transform(x)?;
         let net = Network::attach(&self.vs, &self.config, self.n_inputs, n_outputs)?;
         let output = infer_chunked(&net, &to_tensor(scaled.view(), self.vs.device())?)?;
-        Array2::from_shape_vec((x.nrows(), n_outputs), to_vec(&output)?).map_err(|error| {
-            NeuralError::InvalidData {
-                context: "network output",
-                message: error.to_string(),
-            }
-        })
+        Ok(
+            Array2::from_shape_vec((x.nrows(), n_outputs), to_vec(&output)?)
+                .expect("the network gives n_outputs values for each input row"),
+        )
     }
 
     /// Attaches the names of the input columns, one per column.

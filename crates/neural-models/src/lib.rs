@@ -39,9 +39,14 @@
 //! truncated or foreign file is an error naming that file.
 //!
 //! A run is reproducible on the CPU for a given seed: the seed fixes the validation split
-//! ([`holdout`]), the initial weights, the batch order and the dropout masks. libtorch's random
-//! generator is process-wide, so the crate reseeds it under a lock whenever a fit draws from it;
-//! [`TrainingParams::threads`] is process-wide too.
+//! ([`evaluation::classification::holdout`]), the initial weights, the batch order and the
+//! dropout masks. libtorch's random generator is process-wide, so the crate reseeds it under a
+//! lock whenever a fit draws from it; [`TrainingParams::threads`] is process-wide too.
+//!
+//! Parameters follow linfa's `ParamGuard`: [`MlpRegressorParams`] and [`MlpClassifierParams`]
+//! are checked once, when fitted (or explicitly with `ParamGuard::check`), into
+//! [`MlpRegressorValidParams`] and [`MlpClassifierValidParams`], which fit without checking
+//! again.
 
 #![warn(missing_docs)]
 
@@ -49,7 +54,6 @@ mod classifier;
 mod config;
 mod error;
 mod fitted;
-mod holdout;
 mod network;
 mod persist;
 mod regressor;
@@ -57,11 +61,12 @@ mod schedule;
 mod space;
 mod training;
 
-pub use classifier::{ClassWeights, MlpClassifier, MlpClassifierParams, UNCLASSIFIED};
+pub use classifier::{
+    ClassWeights, MlpClassifier, MlpClassifierParams, MlpClassifierValidParams, UNCLASSIFIED,
+};
 pub use config::{Activation, MlpConfig, Normalisation, OutputHead};
 pub use error::NeuralError;
 pub use fitted::Task;
-pub use holdout::{holdout, Holdout};
-pub use regressor::{Loss, MlpRegressor, MlpRegressorParams};
+pub use regressor::{Loss, MlpRegressor, MlpRegressorParams, MlpRegressorValidParams};
 pub use schedule::ReduceOnPlateau;
 pub use training::{DeviceChoice, EpochRecord, Optimiser, TrainingParams};

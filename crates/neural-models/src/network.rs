@@ -179,7 +179,6 @@ impl Variables<'_> {
         n_inputs: usize,
         n_outputs: usize,
     ) -> Result<Network, NeuralError> {
-        config.check()?;
         let mut hidden = Vec::with_capacity(config.hidden.len());
         let mut width_in = n_inputs;
         for (index, &width) in config.hidden.iter().enumerate() {
@@ -201,7 +200,8 @@ impl Variables<'_> {
 }
 
 impl Network {
-    /// Creates the variables of `config` for `n_inputs` inputs and `n_outputs` outputs in `vs`.
+    /// Creates the variables of `config` for `n_inputs` inputs and `n_outputs` outputs in `vs`;
+    /// `config` has been checked (by a trainer's `ParamGuard`, or when its file was loaded).
     pub(crate) fn build(
         vs: &VarStore,
         config: &MlpConfig,

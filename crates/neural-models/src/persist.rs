@@ -66,6 +66,18 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> NeuralError + '_ {
     }
 }
 
+fn file_error(
+    path: &Path,
+    problem: &'static str,
+    source: impl Into<evaluation::BoxError>,
+) -> NeuralError {
+    NeuralError::ModelFile {
+        path: path.to_path_buf(),
+        problem,
+        source: source.into(),
+    }
+}
+
 fn bad_file(path: &Path, message: impl Into<String>) -> NeuralError {
     NeuralError::BadModelFile {
         path: path.to_path_buf(),
@@ -153,7 +165,7 @@ pub(crate) fn save(network: &FittedNetwork, path: &Path) -> Result<PathBuf, Neur
     write_atomically(&weights_path, WEIGHTS_EXTENSION, |temp| {
         store
             .save(temp)
-            .map_err(|error| bad_file(temp, format!("writing the weights: {error}")))?;
+            .map_err(|error| file_error(temp, "cannot write the weights", error))?;
         weights_bytes = fs::read(temp).map_err(io_error(temp))?;
         Ok(())
     })?;
@@ -177,7 +189,7 @@ pub(crate) fn save(network: &FittedNetwork, path: &Path) -> Result<PathBuf, Neur
         history: network.history.clone(),
     };
     let json = serde_json::to_vec_pretty(&file)
-        .map_err(|error| bad_file(&json_path, format!("serialising: {error}")))?;
+        .map_err(|error| file_error(&json_path, "cannot encode the model file", error))?;
     write_atomically(&json_path, "json", |temp| {
         let mut out = File::create(temp).map_err(io_error(temp))?;
         out.write_all(&json).map_err(io_error(temp))
@@ -199,7 +211,7 @@ pub(crate) fn load(
     };
     let text = fs::read(&json_path).map_err(io_error(&json_path))?;
     let value: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|error| bad_file(&json_path, format!("not a JSON model file: {error}")))?;
+        .map_err(|error| file_error(&json_path, "not a JSON model file", error))?;
     let format = value.get("format").and_then(serde_json::Value::as_str);
     if format != Some(FORMAT) {
         return Err(bad_file(
@@ -215,7 +227,7 @@ pub(crate) fn load(
         ));
     }
     let file: ModelFile = serde_json::from_value(value)
-        .map_err(|error| bad_file(&json_path, format!("malformed model file: {error}")))?;
+        .map_err(|error| file_error(&json_path, "malformed model file", error))?;
     if file.task.name() != expected {
         return Err(NeuralError::WrongTask {
             path: json_path,
@@ -256,9 +268,9 @@ pub(crate) fn load(
         file.task.n_outputs(),
         Initialise::Zeros,
     )
-    .map_err(|error| bad_file(&json_path, format!("architecture: {error}")))?;
+    .map_err(|error| file_error(&json_path, "the architecture cannot be built", error))?;
     vs.load(&weights_path)
-        .map_err(|error| bad_file(&weights_path, format!("reading the weights: {error}")))?;
+        .map_err(|error| file_error(&weights_path, "cannot read the weights", error))?;
     Ok(FittedNetwork {
         vs,
         config: file.architecture,
@@ -287,6 +299,10 @@ fn weights_path(json_path: &Path, name: &str) -> Result<PathBuf, NeuralError> {
 
 /// Checks that the sizes recorded in a model file agree with each other.
 fn check_consistent(file: &ModelFile, json_path: &Path) -> Result<(), NeuralError> {
+    // The one check of an architecture read from disk; fitted networks come checked.
+    file.architecture
+        .check()
+        .map_err(|error| file_error(json_path, "invalid architecture", error))?;
     let n = file.n_inputs;
     if file.scaler.mean.len() != n || file.scaler.scale.len() != n {
         return Err(bad_file(

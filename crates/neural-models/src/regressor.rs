@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use linfa::traits::{Fit, PredictInplace};
-use linfa::DatasetBase;
+use linfa::{DatasetBase, ParamGuard};
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 use tch::{Reduction, TchError, Tensor};
@@ -55,14 +55,41 @@ impl Objective for RegressionObjective {
     }
 }
 
-/// Hyper-parameters of an MLP regressor; [`Fit::fit`] checks them and trains.
+/// Checked hyper-parameters of an MLP regressor, which only [`MlpRegressorParams`]'s check
+/// builds; [`Fit::fit`] trains with them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MlpRegressorParams {
+pub struct MlpRegressorValidParams {
     config: MlpConfig,
     training: TrainingParams,
     loss: Loss,
     feature_names: Option<Vec<String>>,
 }
+
+impl MlpRegressorValidParams {
+    /// The architecture.
+    pub fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+
+    /// The optimisation settings.
+    pub fn training(&self) -> &TrainingParams {
+        &self.training
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// The names of the input columns, if given.
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.feature_names.as_deref()
+    }
+}
+
+/// Hyper-parameters of an MLP regressor, checked when fitted (linfa's `ParamGuard`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MlpRegressorParams(MlpRegressorValidParams);
 
 impl Default for MlpRegressorParams {
     fn default() -> Self {
@@ -73,60 +100,52 @@ impl Default for MlpRegressorParams {
 impl MlpRegressorParams {
     /// A regressor of the given architecture, with MSE loss and [`TrainingParams::default`].
     pub fn new(config: MlpConfig) -> Self {
-        MlpRegressorParams {
+        MlpRegressorParams(MlpRegressorValidParams {
             config,
             training: TrainingParams::default(),
             loss: Loss::Mse,
             feature_names: None,
-        }
-    }
-
-    /// Sets the architecture.
-    pub fn config(mut self, config: MlpConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// The architecture.
-    pub fn architecture(&self) -> &MlpConfig {
-        &self.config
+        })
     }
 
     /// Sets the loss.
     pub fn loss(mut self, loss: Loss) -> Self {
-        self.loss = loss;
-        self
-    }
-
-    /// Names the input columns; the fitted model carries and saves them.
-    pub fn with_feature_names(mut self, names: Vec<String>) -> Self {
-        self.feature_names = Some(names);
+        self.0.loss = loss;
         self
     }
 
     training_builders!();
+}
 
-    /// Checks every hyper-parameter (also done by `fit`).
-    pub fn check(&self) -> Result<(), NeuralError> {
-        self.config.check()?;
-        self.training.check()?;
-        if let Loss::Huber { delta } = self.loss {
+impl ParamGuard for MlpRegressorParams {
+    type Checked = MlpRegressorValidParams;
+    type Error = NeuralError;
+
+    fn check_ref(&self) -> Result<&MlpRegressorValidParams, NeuralError> {
+        let params = &self.0;
+        params.config.check()?;
+        params.training.check()?;
+        if let Loss::Huber { delta } = params.loss {
             if !(delta.is_finite() && delta > 0.0) {
                 return Err(NeuralError::parameter("loss.delta", delta, "a number > 0"));
             }
         }
-        Ok(())
+        Ok(params)
+    }
+
+    fn check(self) -> Result<MlpRegressorValidParams, NeuralError> {
+        self.check_ref()?;
+        Ok(self.0)
     }
 }
 
-impl Fit<Array2<f64>, Array1<f64>, NeuralError> for MlpRegressorParams {
+impl Fit<Array2<f64>, Array1<f64>, NeuralError> for MlpRegressorValidParams {
     type Object = MlpRegressor;
 
     fn fit(
         &self,
         data: &DatasetBase<Array2<f64>, Array1<f64>>,
     ) -> Result<MlpRegressor, NeuralError> {
-        self.check()?;
         let x = data.records.view();
         let y = &data.targets;
         check_training_input(x, y.len())?;

@@ -9,11 +9,11 @@ use tch::nn::{OptimizerConfig, VarStore};
 use tch::{Device, TchError, Tensor};
 
 use dataset::StandardScaler;
+use evaluation::classification::holdout;
 
 use crate::config::{MlpConfig, Normalisation};
 use crate::error::NeuralError;
 use crate::fitted::{FittedNetwork, Task};
-use crate::holdout::holdout;
 use crate::network::{seeded_torch_rng, to_tensor, Initialise, Network, Snapshot};
 use crate::schedule::{EarlyStopping, PlateauState, ReduceOnPlateau};
 
@@ -98,8 +98,8 @@ impl Default for TrainingParams {
 }
 
 impl TrainingParams {
-    /// Checks every setting once, before any work.
-    pub fn check(&self) -> Result<(), NeuralError> {
+    /// Checks every setting; part of the trainers' `ParamGuard::check_ref`.
+    pub(crate) fn check(&self) -> Result<(), NeuralError> {
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return Err(NeuralError::parameter(
                 "learning_rate",
@@ -156,54 +156,72 @@ impl TrainingParams {
     }
 }
 
-/// Builder methods that set [`TrainingParams`] fields, for a params struct with a `training`
-/// field; one definition so both trainers stay in step.
+/// The builder methods both trainers share, for a `Params(ValidParams)` newtype whose checked
+/// part has `config`, `training` and `feature_names` fields; one definition so both trainers
+/// stay in step.
 macro_rules! training_builders {
     () => {
+        /// Sets the architecture.
+        pub fn config(mut self, config: $crate::MlpConfig) -> Self {
+            self.0.config = config;
+            self
+        }
+
+        /// The architecture.
+        pub fn architecture(&self) -> &$crate::MlpConfig {
+            &self.0.config
+        }
+
+        /// Names the input columns; the fitted model carries and saves them.
+        pub fn with_feature_names(mut self, names: Vec<String>) -> Self {
+            self.0.feature_names = Some(names);
+            self
+        }
+
         /// Replaces all optimisation settings at once.
         pub fn training(mut self, training: $crate::TrainingParams) -> Self {
-            self.training = training;
+            self.0.training = training;
             self
         }
 
         /// The optimisation settings.
         pub fn training_params(&self) -> &$crate::TrainingParams {
-            &self.training
+            &self.0.training
         }
 
         /// Sets the optimiser (Adam, or AdamW with its weight decay).
         pub fn optimiser(mut self, optimiser: $crate::Optimiser) -> Self {
-            self.training.optimiser = optimiser;
+            self.0.training.optimiser = optimiser;
             self
         }
 
         /// Sets the initial learning rate.
         pub fn learning_rate(mut self, learning_rate: f64) -> Self {
-            self.training.learning_rate = learning_rate;
+            self.0.training.learning_rate = learning_rate;
             self
         }
 
         /// Sets the number of rows per mini-batch.
         pub fn batch_size(mut self, batch_size: usize) -> Self {
-            self.training.batch_size = batch_size;
+            self.0.training.batch_size = batch_size;
             self
         }
 
         /// Sets the maximum number of epochs.
         pub fn max_epochs(mut self, max_epochs: usize) -> Self {
-            self.training.max_epochs = max_epochs;
+            self.0.training.max_epochs = max_epochs;
             self
         }
 
         /// Sets the share of rows held out for early stopping (0 disables it).
         pub fn validation_fraction(mut self, validation_fraction: f64) -> Self {
-            self.training.validation_fraction = validation_fraction;
+            self.0.training.validation_fraction = validation_fraction;
             self
         }
 
         /// Sets how many epochs without a better validation loss end training.
         pub fn patience(mut self, patience: usize) -> Self {
-            self.training.patience = patience;
+            self.0.training.patience = patience;
             self
         }
 
@@ -215,7 +233,7 @@ macro_rules! training_builders {
             patience: usize,
             min_learning_rate: f64,
         ) -> Self {
-            self.training.reduce_on_plateau = Some($crate::ReduceOnPlateau {
+            self.0.training.reduce_on_plateau = Some($crate::ReduceOnPlateau {
                 factor,
                 patience,
                 min_learning_rate,
@@ -225,7 +243,7 @@ macro_rules! training_builders {
 
         /// Sets the seed that makes a CPU run reproducible.
         pub fn seed(mut self, seed: u64) -> Self {
-            self.training.seed = seed;
+            self.0.training.seed = seed;
             self
         }
 
@@ -238,13 +256,13 @@ macro_rules! training_builders {
         /// 2.2 to 2.4 s a fold from the main thread, 3.0 to 5.7 s from the two threads of a
         /// rayon pool. Networks fitted in parallel (one per fold) should use 1 thread each.
         pub fn threads(mut self, threads: usize) -> Self {
-            self.training.threads = Some(threads);
+            self.0.training.threads = Some(threads);
             self
         }
 
         /// Chooses the device to train on.
         pub fn device(mut self, device: $crate::DeviceChoice) -> Self {
-            self.training.device = device;
+            self.0.training.device = device;
             self
         }
     };

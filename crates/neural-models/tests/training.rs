@@ -1,11 +1,12 @@
 //! Behaviour of the trainers on small synthetic problems (CPU, one torch thread each).
 
+use evaluation::classification::holdout;
 use linfa::traits::{Fit, Predict, PredictInplace};
 use linfa::DatasetBase;
 use ndarray::{Array1, Array2, Axis};
 use neural_models::{
-    holdout, Activation, ClassWeights, DeviceChoice, Loss, MlpClassifierParams, MlpConfig,
-    MlpRegressor, MlpRegressorParams, NeuralError, Normalisation, Optimiser, OutputHead,
+    Activation, ClassWeights, DeviceChoice, Loss, MlpClassifierParams, MlpConfig, MlpRegressor,
+    MlpRegressorParams, NeuralError, Normalisation, Optimiser, OutputHead,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -53,9 +53,9 @@ pub struct Cache {
 impl Cache {
     /// Opens (or creates) the cache at `path`.
     pub fn open(path: &Path) -> Result<Cache, ClientError> {
-        let fail = |error: rusqlite::Error| ClientError::Cache {
+        let fail = |source: rusqlite::Error| ClientError::Cache {
             path: path.to_path_buf(),
-            message: error.to_string(),
+            source,
         };
         let connection = Connection::open(path).map_err(fail)?;
         // WAL: a killed writer never damages committed data, and readers never block it.
@@ -91,10 +91,10 @@ impl Cache {
         &self.path
     }
 
-    fn error(&self, message: impl std::fmt::Display) -> ClientError {
+    fn error(&self, source: rusqlite::Error) -> ClientError {
         ClientError::Cache {
             path: self.path.clone(),
-            message: message.to_string(),
+            source,
         }
     }
 
@@ -116,12 +116,15 @@ impl Cache {
             return Ok(None);
         };
         let value = match value {
-            Some(json) => Some(serde_json::from_str(&json).map_err(|error| {
-                self.error(format!(
-                    "{} entry of {id} is unreadable: {error}",
-                    kind.column()
-                ))
-            })?),
+            Some(json) => {
+                Some(
+                    serde_json::from_str(&json).map_err(|source| ClientError::CacheEntry {
+                        path: self.path.clone(),
+                        problem: format!("the {} entry of {id} is unreadable", kind.column()),
+                        source,
+                    })?,
+                )
+            }
             None => None,
         };
         Ok(Some(CacheEntry {
@@ -151,9 +154,9 @@ impl Cache {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_millis() as i64);
         let path = self.path.clone();
-        let fail = |error: rusqlite::Error| ClientError::Cache {
+        let fail = |source: rusqlite::Error| ClientError::Cache {
             path: path.clone(),
-            message: error.to_string(),
+            source,
         };
         let transaction = self.connection.transaction().map_err(fail)?;
         {
@@ -164,16 +167,16 @@ impl Cache {
                 )
                 .map_err(fail)?;
             for (id, value) in entries {
-                let json =
-                    match value {
-                        Some(value) => Some(serde_json::to_string(value).map_err(|error| {
-                            ClientError::Cache {
-                                path: path.clone(),
-                                message: format!("cannot encode the entry of {id}: {error}"),
-                            }
-                        })?),
-                        None => None,
-                    };
+                let json = match value {
+                    Some(value) => Some(serde_json::to_string(value).map_err(|source| {
+                        ClientError::CacheEntry {
+                            path: path.clone(),
+                            problem: format!("cannot encode the entry of {id}"),
+                            source,
+                        }
+                    })?),
+                    None => None,
+                };
                 insert
                     .execute(params![kind.column(), id, json, source, now])
                     .map_err(fail)?;

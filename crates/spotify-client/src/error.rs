@@ -104,12 +104,24 @@ pub enum ClientError {
         what: &'static str,
     },
     /// The cache database failed.
-    #[error("cache {path}: {message}")]
+    #[error("cache {path}: the database failed")]
     Cache {
         /// The cache file.
         path: PathBuf,
-        /// What failed.
-        message: String,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// An entry of the cache could not be encoded or decoded.
+    #[error("cache {path}: {problem}")]
+    CacheEntry {
+        /// The cache file.
+        path: PathBuf,
+        /// Which entry, and what could not be done with it.
+        problem: String,
+        /// What serde_json said.
+        #[source]
+        source: serde_json::Error,
     },
     /// A setting is invalid.
     #[error("invalid setting: {0}")]
@@ -127,6 +139,7 @@ impl ClientError {
                 | ClientError::Deprecated { .. }
                 | ClientError::Unsupported { .. }
                 | ClientError::Cache { .. }
+                | ClientError::CacheEntry { .. }
                 | ClientError::Config(_)
                 | ClientError::Dataset(_)
         )

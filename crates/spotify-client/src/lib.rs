@@ -53,7 +53,9 @@ pub use auth::ClientCredentials;
 pub use cache::{Cache, CacheEntry};
 pub use error::ClientError;
 pub use local::LocalSource;
-pub use model::{ArtistInfo, ArtistRef, AudioAnalysis, PlaylistItem, Segment, TrackInfo};
+pub use model::{
+    ArtistInfo, ArtistRef, AudioAnalysis, PlaylistItem, Segment, SegmentError, TrackInfo,
+};
 pub use reccobeats::{ReccoBeatsConfig, ReccoBeatsSource};
 pub use retry::RetryPolicy;
 pub use spotify::{SpotifyClient, SpotifyConfig};

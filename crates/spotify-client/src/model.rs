@@ -50,7 +50,7 @@ impl AudioAnalysis {
     /// The mean over all segments of each pitch class and timbre coefficient, as in
     /// `chart_tracks_analysis.csv`; `None` for an analysis without segments. A segment without
     /// exactly 12 pitches and 12 timbre values is an error naming the segment.
-    pub fn summary(&self) -> Result<Option<AnalysisSummary>, String> {
+    pub fn summary(&self) -> Result<Option<AnalysisSummary>, SegmentError> {
         if self.segments.is_empty() {
             return Ok(None);
         }
@@ -58,11 +58,11 @@ impl AudioAnalysis {
         let mut timbre = [0.0; ANALYSIS_DIM];
         for (index, segment) in self.segments.iter().enumerate() {
             if segment.pitches.len() != ANALYSIS_DIM || segment.timbre.len() != ANALYSIS_DIM {
-                return Err(format!(
-                    "segment {index} has {} pitches and {} timbre values, expected {ANALYSIS_DIM} each",
-                    segment.pitches.len(),
-                    segment.timbre.len()
-                ));
+                return Err(SegmentError {
+                    index,
+                    pitches: segment.pitches.len(),
+                    timbre: segment.timbre.len(),
+                });
             }
             for i in 0..ANALYSIS_DIM {
                 pitch[i] += segment.pitches[i];
@@ -74,6 +74,20 @@ impl AudioAnalysis {
         timbre.iter_mut().for_each(|value| *value /= count);
         Ok(Some(AnalysisSummary { pitch, timbre }))
     }
+}
+
+/// A segment of an audio analysis without exactly 12 pitches and 12 timbre values.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "segment {index} has {pitches} pitches and {timbre} timbre values, expected {ANALYSIS_DIM} each"
+)]
+pub struct SegmentError {
+    /// The segment's index in the analysis.
+    pub index: usize,
+    /// Its number of pitch values.
+    pub pitches: usize,
+    /// Its number of timbre values.
+    pub timbre: usize,
 }
 
 /// An artist as a track lists it.
@@ -233,6 +247,7 @@ mod tests {
         assert!(analysis
             .summary()
             .unwrap_err()
+            .to_string()
             .contains("segment 0 has 11 pitches"));
         assert_eq!(AudioAnalysis { segments: vec![] }.summary(), Ok(None));
     }

@@ -222,17 +222,15 @@ impl SpotifyClient {
         let Some(analysis) = self.audio_analysis(id)? else {
             return Ok(None);
         };
-        analysis
-            .summary()
-            .map_err(|message| ClientError::Malformed {
-                endpoint: http::endpoint(
-                    "GET",
-                    &http::join(&self.api_base_url, &format!("audio-analysis/{id}")),
-                ),
-                line: 0,
-                column: 0,
-                message,
-            })
+        analysis.summary().map_err(|error| ClientError::Malformed {
+            endpoint: http::endpoint(
+                "GET",
+                &http::join(&self.api_base_url, &format!("audio-analysis/{id}")),
+            ),
+            line: 0,
+            column: 0,
+            message: error.to_string(),
+        })
     }
 
     /// Tracks (popularity, artists) by id, in order, in requests of at most 50 ids; `None` for

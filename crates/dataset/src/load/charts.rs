@@ -191,10 +191,10 @@ impl Identified for ChartTrack {
     }
 }
 
-fn zip_error(path: &Path, error: zip::result::ZipError) -> DatasetError {
+fn zip_error(path: &Path, source: zip::result::ZipError) -> DatasetError {
     DatasetError::Zip {
         path: path.to_path_buf(),
-        message: error.to_string(),
+        source,
     }
 }
 
