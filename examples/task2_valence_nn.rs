@@ -32,8 +32,8 @@ fn main() -> anyhow::Result<()> {
     })?;
     println!(
         "best: {} on {} features, CV MAE {:.4}: the best results come {} neural networks; predictions in {}",
-        summary.best.name,
-        summary.best.feature_set,
+        summary.best.candidate.name(),
+        summary.best.candidate.features(),
         summary.best.scores.mae,
         summary.answer,
         args.out.join("predictions.csv").display()

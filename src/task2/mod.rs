@@ -1,0 +1,211 @@
+//! Task 2: predict valence with neural networks, guarded against overfitting, and compare them
+//! honestly with Task 1 on the same folds: alone, and blended with Task 1's models.
+//!
+//! [`run`] is the sequence of stages: prepare (with Task 1's out-of-fold table) →
+//! [`network::train`] on each feature set → [`compare::compare`] → [`compare::decide`] →
+//! predict → near twins → [`report`].
+
+pub mod compare;
+pub mod network;
+pub mod report;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use evaluation::report::write_predictions;
+use serde::{Deserialize, Serialize};
+
+use crate::log::log;
+use crate::valence::{
+    prepare, FeatureSetId, NearTwins, OofTable, OutDir, PipelineError, Route, Routes, RunConfig,
+    Scored, TwinDistances, ValenceInputs,
+};
+
+pub use compare::{compare, decide, Decision};
+pub use network::{NetworkRun, Overfitting};
+pub use report::Task2Metrics;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Task2Config {
+    /// The shared settings; seed, folds and grouping must match Task 1's run.
+    pub run: RunConfig,
+    /// Where Task 1 wrote its outputs (its `oof.csv` and model files are read from there).
+    pub task1: PathBuf,
+}
+
+/// Whether the best results come with neural networks; files spell it `with` or `without`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Answer {
+    /// A network alone, or a blend giving one weight, scores best.
+    With,
+    /// A Task 1 model scores best.
+    Without,
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Answer::With => "with",
+            Answer::Without => "without",
+        })
+    }
+}
+
+/// The headline numbers of a run.
+#[derive(Clone, Debug)]
+pub struct Task2Summary {
+    /// The winning candidate.
+    pub best: Scored,
+    /// Whether it uses neural networks.
+    pub answer: Answer,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Near twins of the winner, the fallback and each feature set's best network.
+#[derive(Clone, Debug)]
+pub struct TwinOutcome {
+    /// The winner's.
+    pub best: NearTwins,
+    /// The audio-only fallback's.
+    pub fallback: NearTwins,
+    /// Each feature set's network ensemble's, in [`FeatureSetId::ALL`] order.
+    pub networks: Vec<NearTwins>,
+    /// Evaluation tracks that took a near twin's valence.
+    pub from_twins: usize,
+}
+
+/// Runs Task 2 and writes `predictions.csv`, `report.md`, `metrics.json` and learning curves.
+pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
+    let start = Instant::now();
+    let out = OutDir::create(&config.run.out)?;
+    let inputs = prepare(&config.run)?;
+    let task1 = OofTable::read(&config.task1.join("oof.csv"), &inputs)?;
+    log(
+        "task2",
+        format!(
+            "{} chart tracks, {} folds; Task 1's out-of-fold predictions read from {}",
+            inputs.train.len(),
+            inputs.folds.len(),
+            config.task1.display()
+        ),
+    );
+    let networks = FeatureSetId::ALL
+        .into_iter()
+        .map(|features| network::train(config, features, &inputs, &out))
+        .collect::<Result<Vec<_>, _>>()?;
+    let candidates = compare(&networks, &task1, &inputs)?;
+    let decision = decide(&candidates)?;
+    log(
+        "task2",
+        format!(
+            "best: {} on {} (CV MAE {:.4}), so the best results come {} neural networks",
+            decision.best.candidate.name(),
+            decision.best.candidate.features(),
+            decision.best.scores.mae,
+            decision.answer
+        ),
+    );
+    let routes = Routes::split(&inputs.eval, decision.best.candidate.features());
+    let mut predictions = predict(config, &decision, &routes, &networks, &inputs)?;
+    let twins = near_twins(&decision, &routes, &networks, &inputs, &mut predictions)?;
+    write_predictions(
+        &out.file("predictions.csv"),
+        "valence",
+        &inputs.eval_ids(),
+        &predictions,
+    )?;
+    let summary = Task2Summary {
+        best: decision.best.clone(),
+        answer: decision.answer,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    report::write(&report::Finished {
+        config,
+        out: &out,
+        y: &inputs.y,
+        candidates: &candidates,
+        networks: &networks,
+        decision: &decision,
+        fallback_ids: &routes.fallback_ids(&inputs.eval),
+        twins: &twins,
+        summary: &summary,
+    })?;
+    log(
+        "task2",
+        format!(
+            "done in {:.0} s; outputs in {}",
+            summary.seconds,
+            config.run.out.display()
+        ),
+    );
+    Ok(summary)
+}
+
+/// *Predict*: the winner predicts the tracks its feature set covers; the others use the best
+/// audio-only candidate.
+fn predict(
+    config: &Task2Config,
+    decision: &Decision,
+    routes: &Routes,
+    networks: &[NetworkRun],
+    inputs: &ValenceInputs,
+) -> Result<Vec<f64>, PipelineError> {
+    log("task2", "predicting the evaluation tracks");
+    routes.predict(|route, rows| {
+        let scored = match route {
+            Route::Best => &decision.best,
+            Route::Fallback => &decision.fallback,
+        };
+        compare::predict_candidate(&config.task1, &scored.candidate, networks, inputs, rows)
+    })
+}
+
+/// *Near twins*: tracks with a near twin take its valence; the networks' corrected scores are
+/// reported too.
+fn near_twins(
+    decision: &Decision,
+    routes: &Routes,
+    networks: &[NetworkRun],
+    inputs: &ValenceInputs,
+    predictions: &mut [f64],
+) -> Result<TwinOutcome, PipelineError> {
+    let distances = FeatureSetId::ALL
+        .into_iter()
+        .map(|features| TwinDistances::measure(features, &inputs.train_matrix(features)?, inputs))
+        .collect::<Result<Vec<_>, PipelineError>>()?;
+    let twins_of = |scored: &Scored| -> Result<NearTwins, PipelineError> {
+        let features = scored.candidate.features();
+        let index = FeatureSetId::ALL
+            .iter()
+            .position(|&set| set == features)
+            .expect("every feature set's distances were measured");
+        NearTwins::find(
+            &distances[index],
+            scored.candidate.name(),
+            inputs,
+            &scored.oof,
+        )
+    };
+    let best = twins_of(&decision.best)?;
+    let fallback = twins_of(&decision.fallback)?;
+    let from_twins = routes.apply_twins(predictions, &best, &fallback);
+    log("task2", best.describe());
+    log(
+        "task2",
+        format!("{from_twins} evaluation tracks take a near twin's valence"),
+    );
+    let networks = networks
+        .iter()
+        .map(|network| twins_of(&network.ensemble))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TwinOutcome {
+        best,
+        fallback,
+        networks,
+        from_twins,
+    })
+}
