@@ -279,9 +279,10 @@ fn build_dataset_with_an_empty_cache_exits_non_zero_with_counts_and_writes_no_cs
 fn build_dataset_never_writes_features_without_valence_and_fails_when_every_id_does() {
     let Some(data) = data_dir() else { return };
     let ids = ids_of(&data, 130);
-    let mut script = fake::Script::default();
-    script.without_valence = ids.iter().cloned().collect();
-    let server = fake::FakeServer::start(script);
+    let server = fake::FakeServer::start(fake::Script {
+        without_valence: ids.iter().cloned().collect(),
+        ..fake::Script::default()
+    });
     let out = tempfile::tempdir().expect("temp dir");
     let run = build_dataset_online(
         &data,

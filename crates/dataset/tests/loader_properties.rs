@@ -33,7 +33,7 @@ fn fixtures() -> Vec<(&'static str, String)> {
             row.push_str(&format!(",0.{}", i + 1));
         }
         for i in 0..12 {
-            row.push_str(&format!(",{}.5", i as i32 - 6));
+            row.push_str(&format!(",{}.5", i - 6));
         }
         row
     };
@@ -344,7 +344,7 @@ proptest! {
         let path = dir.path().join(format!("{kind}.csv"));
         let bytes = mutations
             .iter()
-            .fold(text.into_bytes(), |bytes, mutation| mutate(bytes, mutation));
+            .fold(text.into_bytes(), mutate);
         std::fs::write(&path, bytes).expect("writes");
         let strictness = if lenient { Strictness::Lenient } else { Strictness::Strict };
         check_load(kind, &path, strictness)?;
@@ -383,7 +383,7 @@ proptest! {
         let text = format!("{header}1\t{ID}\tStarboy\tThe Weeknd\t1000\tnan\t1\t1\tnew\r\n");
         let entry = mutations
             .iter()
-            .fold(text.into_bytes(), |bytes, mutation| mutate(bytes, mutation));
+            .fold(text.into_bytes(), mutate);
         let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         writer
             .start_file(
@@ -396,7 +396,7 @@ proptest! {
         if break_the_archive {
             archive = mutations
                 .iter()
-                .fold(archive, |bytes, mutation| mutate(bytes, mutation));
+                .fold(archive, mutate);
         }
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("charts")).expect("mkdir");

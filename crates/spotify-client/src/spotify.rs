@@ -474,9 +474,12 @@ impl SpotifyClient {
 struct Several<T> {
     path: &'static str,
     batch: usize,
-    page: fn(&str, &str) -> Result<Vec<Option<T>>, ClientError>,
+    page: ReadPage<T>,
     id_of: fn(&T) -> Option<&String>,
 }
+
+/// Reads the objects of a batch page from the endpoint's name and the body.
+type ReadPage<T> = fn(&str, &str) -> Result<Vec<Option<T>>, ClientError>;
 
 /// The answers of a batch in the order of its ids, matched by id; `null` entries and ids the
 /// answer lacks are `None`.

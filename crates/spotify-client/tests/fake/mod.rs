@@ -334,8 +334,10 @@ async fn handle(
             &ids,
             authorization.as_deref(),
             &query,
-            &body,
-            &echo,
+            &Sent {
+                body: &body,
+                echo: &echo,
+            },
         );
         inner.seen.push(Seen {
             at: Instant::now(),
@@ -363,6 +365,12 @@ async fn handle(
     }
 }
 
+/// What the client sent besides the path: the body, and the whole request as an echo.
+struct Sent<'a> {
+    body: &'a str,
+    echo: &'a str,
+}
+
 enum Answer {
     Now(Response),
     After(Response, Duration),
@@ -376,9 +384,9 @@ fn answer(
     ids: &[String],
     authorization: Option<&str>,
     query: &HashMap<String, String>,
-    body: &str,
-    echo: &str,
+    sent: &Sent<'_>,
 ) -> Answer {
+    let (body, echo) = (sent.body, sent.echo);
     if path == "/api/token" {
         if let Some(status) = inner.script.echo_token {
             return Answer::Now(text_response(status, echo));
