@@ -17,7 +17,7 @@ use clap::{Parser, ValueEnum};
 use dataset::load::charts::ChartFilter;
 use dataset::DataDir;
 use spotify_client::charts::chart_track_ids;
-use spotify_client::fetch::{fetch, FetchOptions};
+use spotify_client::fetch::{fetch, FetchOptions, FetchSummary};
 use spotify_client::{
     training_csv, Cache, FeatureSource, LocalSource, ReccoBeatsConfig, ReccoBeatsSource,
     SpotifyClient, SpotifyConfig,
@@ -95,7 +95,7 @@ fn source(args: &Args, dir: &DataDir) -> anyhow::Result<Box<dyn FeatureSource>> 
             if let Some(url) = &args.reccobeats_base {
                 config = config.base_url(url);
             }
-            Box::new(ReccoBeatsSource::new(config))
+            Box::new(ReccoBeatsSource::new(config)?)
         }
         Source::Spotify => {
             let mut config = SpotifyConfig::new().timeout(timeout);
@@ -109,6 +109,25 @@ fn source(args: &Args, dir: &DataDir) -> anyhow::Result<Box<dyn FeatureSource>> 
         }
         Source::Cache => Box::new(Cache::open(&args.cache)?),
     })
+}
+
+/// Prints the counts, and the first few ids of each kind of trouble with their reasons.
+fn report(summary: &FetchSummary) {
+    println!("{summary}");
+    let lists = [
+        ("failed", &summary.features.failed),
+        ("wrong cache entry", &summary.features.rejected),
+        ("analysis failed", &summary.analysis.failed),
+        ("wrong cached analysis", &summary.analysis.rejected),
+    ];
+    for (what, list) in lists {
+        for (id, error) in list.iter().take(5) {
+            println!("  {what}: {id}: {error}");
+        }
+        if list.len() > 5 {
+            println!("  … and {} more", list.len() - 5);
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -142,6 +161,14 @@ fn main() -> anyhow::Result<()> {
         .analysis(!args.no_analysis)
         .progress(true);
     let fetched = fetch(&mut source, cache.as_mut(), &ids, &options)?;
+    report(&fetched.summary);
+    if fetched.with_features() == 0 {
+        anyhow::bail!(
+            "nothing to write: none of the {} ids has features (counts above); {} is left as it was",
+            fetched.summary.ids,
+            args.out.display()
+        );
+    }
 
     let features = args.out.join("chart_tracks.csv");
     let analysis = args.out.join("chart_tracks_analysis.csv");
@@ -149,14 +176,26 @@ fn main() -> anyhow::Result<()> {
         &features,
         training_csv::features_csv(&fetched.tracks).as_bytes(),
     )?;
-    evaluation::report::write_atomic(
-        &analysis,
-        training_csv::analysis_csv(&fetched.tracks).as_bytes(),
-    )?;
-    println!("{}", fetched.summary);
-    for (id, error) in fetched.summary.features.failed.iter().take(5) {
-        println!("  failed: {id}: {error}");
+    println!("wrote {}", features.display());
+    let analyses = fetched
+        .tracks
+        .iter()
+        .filter(|track| track.features.is_some() && track.analysis.is_some())
+        .count();
+    if analyses == 0 {
+        // A header without rows is no data set (the loaders refuse one), and an older file
+        // would not match the features just written.
+        if analysis.exists() {
+            std::fs::remove_file(&analysis)
+                .with_context(|| format!("removing the stale {}", analysis.display()))?;
+        }
+        println!("no analyses: {} not written", analysis.display());
+    } else {
+        evaluation::report::write_atomic(
+            &analysis,
+            training_csv::analysis_csv(&fetched.tracks).as_bytes(),
+        )?;
+        println!("wrote {}", analysis.display());
     }
-    println!("wrote {} and {}", features.display(), analysis.display());
     Ok(())
 }

@@ -222,16 +222,139 @@ fn build_dataset_reports_the_spotify_deprecation_and_takes_features_from_reccobe
     );
     let written = std::fs::read_to_string(out.path().join("chart_tracks.csv")).expect("written");
     assert_eq!(written.lines().count(), 131, "header and 130 rows");
-    let analyses =
-        std::fs::read_to_string(out.path().join("chart_tracks_analysis.csv")).expect("written");
-    assert_eq!(
-        analyses.lines().count(),
-        1,
-        "ReccoBeats has no analysis: header only"
+    assert!(
+        !out.path().join("chart_tracks_analysis.csv").exists(),
+        "ReccoBeats has no analysis, and a header without rows is no data set"
     );
     assert_eq!(
         server.seen_on("/reccobeats/").len(),
         4,
         "130 ids in batches of 40"
+    );
+}
+
+fn ids_of(data: &Path, limit: usize) -> Vec<String> {
+    let dir = DataDir::at(data).expect("data dir");
+    let mut ids = chart_track_ids(
+        &dir,
+        &ChartFilter::all().markets(&["gb"]).years(2019..=2019),
+        true,
+    )
+    .expect("chart ids");
+    ids.truncate(limit);
+    ids
+}
+
+fn build_from_cache(data: &Path, out: &Path, limit: usize) -> std::process::Output {
+    Command::new(example("build_dataset"))
+        .args(["--data", &data.to_string_lossy(), "--source", "cache"])
+        .args(["--market", "gb", "--from-year", "2019", "--to-year", "2019"])
+        .args(["--limit", &limit.to_string()])
+        .args(["--cache", &out.join("cache.sqlite").to_string_lossy()])
+        .args(["--out", &out.to_string_lossy()])
+        .output()
+        .expect("runs build_dataset")
+}
+
+#[test]
+fn build_dataset_with_an_empty_cache_exits_non_zero_with_counts_and_writes_no_csv() {
+    let Some(data) = data_dir() else { return };
+    let out = tempfile::tempdir().expect("temp dir");
+    let run = build_from_cache(&data, out.path(), 20);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success(),
+        "exit 0 with nothing fetched: {stdout}"
+    );
+    assert!(
+        format!("{stdout}{stderr}").contains("20 missing"),
+        "the counts are shown: {stdout} {stderr}"
+    );
+    assert!(!out.path().join("chart_tracks.csv").exists());
+    assert!(!out.path().join("chart_tracks_analysis.csv").exists());
+}
+
+#[test]
+fn build_dataset_never_writes_features_without_valence_and_fails_when_every_id_does() {
+    let Some(data) = data_dir() else { return };
+    let ids = ids_of(&data, 130);
+    let server = fake::FakeServer::start(fake::Script {
+        without_valence: ids.iter().cloned().collect(),
+        ..fake::Script::default()
+    });
+    let out = tempfile::tempdir().expect("temp dir");
+    let run = build_dataset_online(
+        &data,
+        out.path(),
+        &[
+            "--source",
+            "spotify",
+            "--spotify-api-base",
+            &server.api_base(),
+            "--spotify-auth-base",
+            &server.auth_base(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(!run.status.success(), "exit 0: {stdout}");
+    assert!(stdout.contains("130 failed"), "{stdout}");
+    assert!(
+        stdout.contains(&ids[0]) && stdout.contains("valence"),
+        "{stdout}"
+    );
+    assert!(!out.path().join("chart_tracks.csv").exists());
+}
+
+#[test]
+fn build_dataset_rejects_a_wrong_cache_entry_and_never_writes_it() {
+    let Some(data) = data_dir() else { return };
+    let ids = ids_of(&data, 5);
+    let out = tempfile::tempdir().expect("temp dir");
+    let cache_path = out.path().join("cache.sqlite");
+    {
+        let dir = DataDir::at(&data).expect("data dir");
+        let mut source = LocalSource::chart_tracks(&dir).expect("local source");
+        let mut cache = spotify_client::Cache::open(&cache_path).expect("cache");
+        let options = FetchOptions::new().analysis(false);
+        fetch(&mut source, Some(&mut cache), &ids, &options).expect("fills the cache");
+        // A valid, recognisable valence for the third id, to be edited in the file below.
+        let mut features = cache
+            .features(&ids[2])
+            .expect("reads")
+            .and_then(|entry| entry.value)
+            .expect("cached");
+        features.valence = Some(0.123456789);
+        cache
+            .put_features("local", &[(ids[2].as_str(), Some(&features))])
+            .expect("writes");
+    }
+    // A hand edit of the closed file: valence 0.123456789 becomes 7.123456789, same length.
+    let mut bytes = std::fs::read(&cache_path).expect("reads the cache file");
+    let needle = b"0.123456789";
+    let at = bytes
+        .windows(needle.len())
+        .position(|window| window == needle)
+        .expect("the value is in the file");
+    bytes[at] = b'7';
+    std::fs::write(&cache_path, bytes).expect("writes the cache file");
+
+    let run = build_from_cache(&data, out.path(), 5);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "four ids are fine: {stdout} {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let written = std::fs::read_to_string(out.path().join("chart_tracks.csv")).expect("written");
+    assert_eq!(
+        written.lines().count(),
+        5,
+        "header and four rows: {written}"
+    );
+    assert!(!written.contains(&ids[2]) && !written.contains("7.123456789"));
+    assert!(
+        stdout.contains(&ids[2]) && stdout.contains("valence") && stdout.contains("7.123456789"),
+        "{stdout}"
     );
 }

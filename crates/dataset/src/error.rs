@@ -102,6 +102,36 @@ pub enum DatasetError {
     /// A request for a matrix, split or scaler that cannot be met.
     #[error("{0}")]
     Invalid(String),
+    /// A file has a header and no rows (or an id list no ids): nothing to learn from, so never
+    /// a silent empty set.
+    #[error("{path}: the file has no rows of data")]
+    NoRows {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A cell holds bytes that are not UTF-8.
+    #[error("{path}:{line}: column `{column}` is not valid UTF-8")]
+    InvalidUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The column, or `header field N` when the header itself is not UTF-8.
+        column: String,
+    },
+    /// A row is longer than any real row: reading stops there rather than hold it in memory.
+    #[error(
+        "{path}:{line}: row is longer than {limit} bytes (one line, or a quoted field left \
+         open); no row of a data file is that long"
+    )]
+    RowTooLong {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line where the row starts.
+        line: u64,
+        /// The longest row allowed, in bytes.
+        limit: usize,
+    },
 }
 
 /// The kind of a [`DatasetError`], without its details: what lenient loads count skips by.
@@ -127,6 +157,12 @@ pub enum ErrorKind {
     Zip,
     /// [`DatasetError::Invalid`].
     Invalid,
+    /// [`DatasetError::NoRows`].
+    NoRows,
+    /// [`DatasetError::InvalidUtf8`].
+    InvalidUtf8,
+    /// [`DatasetError::RowTooLong`].
+    RowTooLong,
 }
 
 impl DatasetError {
@@ -143,6 +179,9 @@ impl DatasetError {
             DatasetError::Mismatch { .. } => ErrorKind::Mismatch,
             DatasetError::Zip { .. } => ErrorKind::Zip,
             DatasetError::Invalid(_) => ErrorKind::Invalid,
+            DatasetError::NoRows { .. } => ErrorKind::NoRows,
+            DatasetError::InvalidUtf8 { .. } => ErrorKind::InvalidUtf8,
+            DatasetError::RowTooLong { .. } => ErrorKind::RowTooLong,
         }
     }
 
@@ -152,7 +191,8 @@ impl DatasetError {
             DatasetError::MissingColumn { column, .. }
             | DatasetError::EmptyValue { column, .. }
             | DatasetError::BadValue { column, .. }
-            | DatasetError::OutOfRange { column, .. } => Some(column),
+            | DatasetError::OutOfRange { column, .. }
+            | DatasetError::InvalidUtf8 { column, .. } => Some(column),
             _ => None,
         }
     }
@@ -163,7 +203,9 @@ impl DatasetError {
             DatasetError::Csv { line, .. }
             | DatasetError::EmptyValue { line, .. }
             | DatasetError::BadValue { line, .. }
-            | DatasetError::OutOfRange { line, .. } => Some(*line),
+            | DatasetError::OutOfRange { line, .. }
+            | DatasetError::InvalidUtf8 { line, .. }
+            | DatasetError::RowTooLong { line, .. } => Some(*line),
             _ => None,
         }
     }

@@ -1,6 +1,6 @@
 //! Reading a delimited table row by row, with errors that name file, line, column and value.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -113,7 +113,7 @@ impl Header {
             .ok_or_else(|| DatasetError::MissingColumn {
                 path: self.path.clone(),
                 column: column.to_string(),
-                found: self.names.join(","),
+                found: quoted(&self.names.join(",")),
             })
     }
 
@@ -194,7 +194,7 @@ impl Row<'_> {
             path: self.header.path.clone(),
             line: self.line,
             column: column.to_string(),
-            value: value.to_string(),
+            value: quoted(value),
             expected,
         }
     }
@@ -213,7 +213,7 @@ impl Row<'_> {
                 path: self.header.path.clone(),
                 line: self.line,
                 column: column.to_string(),
-                value: text.to_string(),
+                value: quoted(text),
                 min: range.min,
                 max: range.max,
             })
@@ -285,51 +285,44 @@ pub(crate) fn open(path: &Path) -> Result<std::fs::File, DatasetError> {
     })
 }
 
-/// Reads every row of a table, turning each into a `T` with `parse`.
+/// The longest row a data file may have, in bytes. Real rows are a few hundred bytes; a longer
+/// one is a broken file (a quote left open, a missing line end), and reading stops there.
+pub const MAX_ROW_BYTES: usize = 1 << 20;
+
+/// At most this many characters of a cell or a header are quoted in an error.
+const QUOTED_CHARS: usize = 200;
+
+/// `text` as errors quote it: whole when short, else its start and how long it was.
+pub(crate) fn quoted(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+    }
+}
+
+/// Reads every row of a table, one row at a time, turning each into a `T` with `parse`.
+///
+/// A file with a header and no rows is [`DatasetError::NoRows`]; a row longer than
+/// [`MAX_ROW_BYTES`] ends the read with [`DatasetError::RowTooLong`] in either strictness, as the
+/// rows after it cannot be told apart.
 pub(crate) fn read_table<R: Read, T>(
-    mut input: R,
+    input: R,
     spec: &TableSpec<'_>,
     mut parse: impl FnMut(&Row<'_>) -> Result<T, DatasetError>,
 ) -> Result<Loaded<T>, DatasetError> {
     let path = spec.path.to_path_buf();
-    // The whole table is read first so that line numbers can be counted from the bytes: the
-    // csv reader's own line count lags one line behind in files with CRLF line ends.
-    let mut data = Vec::new();
-    input
-        .read_to_end(&mut data)
-        .map_err(|source| DatasetError::Io {
-            path: path.clone(),
-            source,
-        })?;
-    let mut lines = LineCounter::new(&data);
-    let csv_error = |error: csv::Error, lines: &mut LineCounter<'_>| {
-        let line = error
-            .position()
-            .map(|p| lines.line_at(p.byte()))
-            .unwrap_or(0);
-        match error.into_kind() {
-            csv::ErrorKind::Io(source) => DatasetError::Io {
-                path: path.clone(),
-                source,
-            },
-            kind => DatasetError::Csv {
-                path: path.clone(),
-                line,
-                message: describe_csv_error(&kind),
-            },
-        }
-    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(spec.delimiter)
         .has_headers(true)
         .flexible(false)
-        .from_reader(data.as_slice());
-    let names: Vec<String> = reader
-        .headers()
-        .map_err(|error| csv_error(error, &mut lines))?
-        .iter()
-        .map(|name| name.trim().trim_start_matches('\u{feff}').to_string())
-        .collect();
+        .from_reader(LineCounter::new(input, MAX_ROW_BYTES));
+    let names: Vec<String> = match reader.headers() {
+        Ok(names) => names
+            .iter()
+            .map(|name| name.trim().trim_start_matches('\u{feff}').to_string())
+            .collect(),
+        Err(error) => return Err(csv_error(&path, error, &mut reader, None)),
+    };
     if names.iter().all(|name| name.is_empty()) {
         return Err(DatasetError::Csv {
             path: path.clone(),
@@ -352,13 +345,17 @@ pub(crate) fn read_table<R: Read, T>(
     }
     let mut loaded = Loaded::default();
     let mut record = csv::StringRecord::new();
+    let mut rows = 0u64;
     loop {
-        let outcome = match reader.read_record(&mut record) {
+        let read = reader.read_record(&mut record);
+        let next_row = reader.position().byte();
+        reader.get_mut().start_row(next_row);
+        let outcome = match read {
             Ok(false) => break,
             Ok(true) => {
                 let line = record
                     .position()
-                    .map(|p| lines.line_at(p.byte()))
+                    .map(|p| reader.get_mut().line_at(p.byte()))
                     .unwrap_or(0);
                 parse(&Row {
                     header: &header,
@@ -367,10 +364,11 @@ pub(crate) fn read_table<R: Read, T>(
                 })
             }
             Err(error) if matches!(error.kind(), csv::ErrorKind::Io(_)) => {
-                return Err(csv_error(error, &mut lines))
+                return Err(csv_error(&path, error, &mut reader, Some(&header)))
             }
-            Err(error) => Err(csv_error(error, &mut lines)),
+            Err(error) => Err(csv_error(&path, error, &mut reader, Some(&header))),
         };
+        rows += 1;
         match (outcome, spec.strictness) {
             (Ok(row), _) => loaded.rows.push(row),
             (Err(error), Strictness::Strict) => return Err(error),
@@ -379,52 +377,161 @@ pub(crate) fn read_table<R: Read, T>(
             }
         }
     }
+    if rows == 0 {
+        return Err(DatasetError::NoRows { path });
+    }
     Ok(loaded)
 }
 
-/// Turns byte offsets of record starts into 1-based line numbers, scanning forward only.
-struct LineCounter<'a> {
-    data: &'a [u8],
-    offset: usize,
-    line: u64,
+/// The error of the CSV layer, with the line counted from the bytes and the column named from
+/// the header (`None` while the header itself is read).
+fn csv_error<R: Read>(
+    path: &Path,
+    error: csv::Error,
+    reader: &mut csv::Reader<LineCounter<R>>,
+    header: Option<&Header>,
+) -> DatasetError {
+    let counter = reader.get_mut();
+    let line = error
+        .position()
+        .map(|p| counter.line_at(p.byte()))
+        .unwrap_or(0);
+    if let Some(line) = counter.too_long {
+        return DatasetError::RowTooLong {
+            path: path.to_path_buf(),
+            line,
+            limit: counter.limit,
+        };
+    }
+    match error.into_kind() {
+        csv::ErrorKind::Io(source) => DatasetError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        csv::ErrorKind::Utf8 { err, .. } => DatasetError::InvalidUtf8 {
+            path: path.to_path_buf(),
+            line,
+            column: match header.and_then(|header| header.names.get(err.field())) {
+                Some(name) => name.clone(),
+                None => format!("header field {}", err.field() + 1),
+            },
+        },
+        kind => DatasetError::Csv {
+            path: path.to_path_buf(),
+            line,
+            message: describe_csv_error(&kind),
+        },
+    }
 }
 
-impl<'a> LineCounter<'a> {
-    fn new(data: &'a [u8]) -> Self {
+/// The reader under the CSV reader: it notes where lines end as the bytes pass, so that record
+/// starts can be turned into 1-based line numbers (the csv reader's own count lags one line
+/// behind in files with CRLF line ends), and it refuses a row longer than `limit`, so that a
+/// broken file is never read whole into memory.
+struct LineCounter<R> {
+    inner: R,
+    /// Bytes passed on so far.
+    consumed: u64,
+    /// Offsets of the `\r` and `\n` bytes passed on and not yet behind a record start, with
+    /// whether each is a `\n`.
+    line_ends: VecDeque<(u64, bool)>,
+    /// Line of the first byte after the line ends dropped from `line_ends`.
+    line: u64,
+    /// `\n` bytes passed on so far.
+    newlines: u64,
+    /// Offset just after the last line end passed on.
+    line_start: u64,
+    /// Offset where the row being read starts.
+    row_start: u64,
+    limit: usize,
+    /// The line of the row found too long, once it is.
+    too_long: Option<u64>,
+}
+
+impl<R: Read> LineCounter<R> {
+    fn new(inner: R, limit: usize) -> Self {
         LineCounter {
-            data,
-            offset: 0,
+            inner,
+            consumed: 0,
+            line_ends: VecDeque::new(),
             line: 1,
+            newlines: 0,
+            line_start: 0,
+            row_start: 0,
+            limit,
+            too_long: None,
         }
     }
 
+    /// Says where the next row starts, for the bound on a row's length.
+    fn start_row(&mut self, byte: u64) {
+        self.row_start = byte;
+    }
+
     /// The line of the record that starts at `byte`. A record never starts with a line end,
-    /// so line ends at `byte` (the `\n` of a CRLF the reader has not consumed yet) are skipped.
+    /// so line ends at `byte` (the `\n` of a CRLF the reader has not consumed yet, blank lines)
+    /// are skipped. Records come in order, so what lies before `byte` is forgotten.
     fn line_at(&mut self, byte: u64) -> u64 {
-        let mut start = usize::try_from(byte)
-            .unwrap_or(usize::MAX)
-            .min(self.data.len());
-        while let Some(b'\r' | b'\n') = self.data.get(start) {
-            start += 1;
+        while let Some(&(offset, newline)) = self.line_ends.front() {
+            if offset >= byte {
+                break;
+            }
+            self.line += u64::from(newline);
+            self.line_ends.pop_front();
         }
-        if start < self.offset {
-            // Not expected (records come in order), but stay correct if it happens.
-            self.offset = 0;
-            self.line = 1;
+        let mut at = byte;
+        while let Some(&(offset, newline)) = self.line_ends.front() {
+            if offset != at {
+                break;
+            }
+            self.line += u64::from(newline);
+            self.line_ends.pop_front();
+            at += 1;
         }
-        let newlines = self.data[self.offset..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        self.line += newlines as u64;
-        self.offset = start;
         self.line
     }
 }
 
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.too_long.is_some() {
+            return Err(too_long_error(self.limit));
+        }
+        let read = self.inner.read(buffer)?;
+        for (index, &byte) in buffer[..read].iter().enumerate() {
+            if byte == b'\n' || byte == b'\r' {
+                let offset = self.consumed + index as u64;
+                self.line_ends.push_back((offset, byte == b'\n'));
+                self.newlines += u64::from(byte == b'\n');
+                self.line_start = offset + 1;
+            }
+        }
+        self.consumed += read as u64;
+        let limit = self.limit as u64;
+        if self.consumed - self.line_start > limit {
+            // One line too long: the line being read.
+            self.too_long = Some(self.newlines + 1);
+        } else if self.consumed - self.row_start.min(self.consumed) > 2 * limit {
+            // A row of many lines (a quote left open), with room for the csv reader's buffer.
+            let start = self.row_start;
+            self.too_long = Some(self.line_at(start));
+        }
+        match self.too_long {
+            Some(_) => Err(too_long_error(self.limit)),
+            None => Ok(read),
+        }
+    }
+}
+
+fn too_long_error(limit: usize) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("a row is longer than {limit} bytes"),
+    )
+}
+
 fn describe_csv_error(kind: &csv::ErrorKind) -> String {
     match kind {
-        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!("row has {len} fields, the header has {expected_len}"),
@@ -517,12 +624,45 @@ mod tests {
     }
 
     #[test]
-    fn non_utf8_bytes_are_a_csv_error_on_their_line() {
+    fn non_utf8_bytes_are_an_error_naming_line_and_column() {
         let mut text = format!("id,energy\n{ID},0.5\n").into_bytes();
         text.extend_from_slice(b"\xff\xfe,0.5\n");
         match load(&text, Strictness::Strict) {
-            Err(DatasetError::Csv { line, .. }) => assert_eq!(line, 3),
-            other => panic!("expected Csv, got {other:?}"),
+            Err(DatasetError::InvalidUtf8 { line, column, .. }) => {
+                assert_eq!((line, column.as_str()), (3, "id"))
+            }
+            other => panic!("expected InvalidUtf8, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn blank_lines_and_crlf_between_rows_keep_true_line_numbers() {
+        let text = format!("id,energy\r\n\r\n{ID},0.5\r\n\n\n{ID},x\r\n");
+        match load(text.as_bytes(), Strictness::Strict) {
+            Err(DatasetError::BadValue { line, .. }) => assert_eq!(line, 6),
+            other => panic!("expected BadValue, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_open_quote_spanning_many_lines_is_a_row_too_long() {
+        let mut text = format!("id,energy\n{ID},0.5\n{ID},\"").into_bytes();
+        for _ in 0..(3 * MAX_ROW_BYTES / 10) {
+            text.extend_from_slice(b"0.5\n0.5\n");
+        }
+        match load(&text, Strictness::Lenient) {
+            Err(DatasetError::RowTooLong { line, .. }) => assert_eq!(line, 3),
+            other => panic!("expected RowTooLong, got {:?}", other.map(|l| l.len())),
+        }
+    }
+
+    #[test]
+    fn a_header_without_rows_is_no_rows_in_either_strictness() {
+        for strictness in [Strictness::Strict, Strictness::Lenient] {
+            assert!(matches!(
+                load(b"id,energy\n", strictness),
+                Err(DatasetError::NoRows { .. })
+            ));
         }
     }
 

@@ -7,11 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use dataset::validate::InvalidValue;
 use dataset::{AnalysisSummary, AudioFeatures};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::ClientError;
+use crate::spotify::BatchAccess;
 use crate::FeatureSource;
 
 /// What a cache entry holds.
@@ -77,6 +79,11 @@ impl Cache {
                      source TEXT NOT NULL,
                      fetched_at INTEGER NOT NULL,
                      PRIMARY KEY (kind, id)
+                 ) WITHOUT ROWID;
+                 CREATE TABLE IF NOT EXISTS decisions (
+                     name TEXT PRIMARY KEY,
+                     value TEXT NOT NULL,
+                     decided_at INTEGER NOT NULL
                  ) WITHOUT ROWID;",
             )
             .map_err(fail)?;
@@ -98,10 +105,13 @@ impl Cache {
         }
     }
 
+    /// The entry of `id`, checked by `check`: a readable but wrong entry is
+    /// [`ClientError::InvalidValue`] naming the cache file, the id, the field and the value.
     fn get<T: DeserializeOwned>(
         &self,
         kind: Kind,
         id: &str,
+        check: fn(&T) -> Result<(), InvalidValue>,
     ) -> Result<Option<CacheEntry<T>>, ClientError> {
         let row: Option<(Option<String>, String, i64)> = self
             .connection
@@ -127,6 +137,9 @@ impl Cache {
             }
             None => None,
         };
+        if let Some(value) = &value {
+            check(value).map_err(|source| self.invalid(kind, id, source))?;
+        }
         Ok(Some(CacheEntry {
             value,
             source,
@@ -134,25 +147,43 @@ impl Cache {
         }))
     }
 
-    /// The cached features of `id`, if any source answered for it.
+    fn invalid(&self, kind: Kind, id: &str, source: InvalidValue) -> ClientError {
+        ClientError::InvalidValue {
+            origin: format!("cache {}", self.path.display()),
+            id: id.to_string(),
+            what: kind.column(),
+            source,
+        }
+    }
+
+    /// The cached features of `id`, if any source answered for it. An entry outside the
+    /// dataset's ranges, or without [`crate::fetch::REQUIRED_FEATURES`], is
+    /// [`ClientError::InvalidValue`].
     pub fn features(&self, id: &str) -> Result<Option<CacheEntry<AudioFeatures>>, ClientError> {
-        self.get(Kind::Features, id)
+        self.get(Kind::Features, id, check_features)
     }
 
-    /// The cached analysis summary of `id`, if any source answered for it.
+    /// The cached analysis summary of `id`, if any source answered for it. An entry outside the
+    /// dataset's ranges is [`ClientError::InvalidValue`].
     pub fn analysis(&self, id: &str) -> Result<Option<CacheEntry<AnalysisSummary>>, ClientError> {
-        self.get(Kind::Analysis, id)
+        self.get(Kind::Analysis, id, check_analysis)
     }
 
+    /// Writes a batch in one transaction, after checking every value with `check`: a batch with
+    /// a wrong value is refused whole, so the cache never holds one.
     fn put<T: Serialize>(
         &mut self,
         kind: Kind,
         source: &str,
         entries: &[(&str, Option<&T>)],
+        check: fn(&T) -> Result<(), InvalidValue>,
     ) -> Result<(), ClientError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_millis() as i64);
+        for (id, value) in entries {
+            if let Some(value) = value {
+                check(value).map_err(|source| self.invalid(kind, id, source))?;
+            }
+        }
+        let now = now_millis();
         let path = self.path.clone();
         let fail = |source: rusqlite::Error| ClientError::Cache {
             path: path.clone(),
@@ -191,7 +222,7 @@ impl Cache {
         source: &str,
         entries: &[(&str, Option<&AudioFeatures>)],
     ) -> Result<(), ClientError> {
-        self.put(Kind::Features, source, entries)
+        self.put(Kind::Features, source, entries, check_features)
     }
 
     /// Records analysis answers of `source` in one transaction.
@@ -200,7 +231,45 @@ impl Cache {
         source: &str,
         entries: &[(&str, Option<&AnalysisSummary>)],
     ) -> Result<(), ClientError> {
-        self.put(Kind::Analysis, source, entries)
+        self.put(Kind::Analysis, source, entries, check_analysis)
+    }
+
+    /// How this app may ask for several tracks or artists, as decided in an earlier session,
+    /// and when it was decided.
+    pub fn batch_access(&self) -> Result<Option<(BatchAccess, SystemTime)>, ClientError> {
+        let row: Option<(String, i64)> = self
+            .connection
+            .query_row(
+                "SELECT value, decided_at FROM decisions WHERE name = ?1",
+                params![BATCH_ACCESS],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(|error| self.error(error))?;
+        let Some((value, decided_at)) = row else {
+            return Ok(None);
+        };
+        let access = BatchAccess::from_name(&value).ok_or_else(|| ClientError::CacheDecision {
+            path: self.path.clone(),
+            name: BATCH_ACCESS,
+            value: value.clone(),
+            known: BatchAccess::ALL.map(BatchAccess::name).join(", "),
+        })?;
+        Ok(Some((
+            access,
+            UNIX_EPOCH + Duration::from_millis(decided_at.max(0) as u64),
+        )))
+    }
+
+    /// Records how this app may ask for several tracks or artists, for later sessions.
+    pub fn set_batch_access(&mut self, access: BatchAccess) -> Result<(), ClientError> {
+        self.connection
+            .execute(
+                "INSERT OR REPLACE INTO decisions (name, value, decided_at) VALUES (?1, ?2, ?3)",
+                params![BATCH_ACCESS, access.name(), now_millis()],
+            )
+            .map(|_| ())
+            .map_err(|error| self.error(error))
     }
 
     /// Number of entries of a kind (answers "unknown id" included).
@@ -221,10 +290,34 @@ impl Cache {
     }
 }
 
-/// The cache as a read-only source: what it holds, `None` for everything else.
+/// The name under which the [`BatchAccess`] decision is kept.
+const BATCH_ACCESS: &str = "batch_access";
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64)
+}
+
+/// What a features entry must satisfy: the dataset's ranges and the fields the training files
+/// need ([`crate::fetch::REQUIRED_FEATURES`]).
+fn check_features(features: &AudioFeatures) -> Result<(), InvalidValue> {
+    dataset::validate::check_features(features, &crate::fetch::REQUIRED_FEATURES)
+}
+
+fn check_analysis(summary: &AnalysisSummary) -> Result<(), InvalidValue> {
+    dataset::validate::check_analysis(summary)
+}
+
+/// The cache as a read-only source: what it holds, `None` for everything else. A wrong entry
+/// fails its own id only (one id a batch).
 impl FeatureSource for Cache {
     fn name(&self) -> &'static str {
         "cache"
+    }
+
+    fn batch_size(&self) -> usize {
+        1
     }
 
     fn audio_features(

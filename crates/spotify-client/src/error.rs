@@ -123,9 +123,47 @@ pub enum ClientError {
         #[source]
         source: serde_json::Error,
     },
+    /// A decision stored in the cache (such as how batches may be asked) is not one this
+    /// version knows.
+    #[error("cache {path}: decision {name} = {value:?} is none of: {known}")]
+    CacheDecision {
+        /// The cache file.
+        path: PathBuf,
+        /// The decision's name.
+        name: &'static str,
+        /// The stored value.
+        value: String,
+        /// The values this version knows.
+        known: String,
+    },
     /// A setting is invalid.
     #[error("invalid setting: {0}")]
     Config(String),
+    /// A value of a source's answer or of a cache entry breaks the dataset's ranges
+    /// ([`dataset::validate`]), or a field the training files need is missing.
+    #[error("{origin}: {what} of track {id}: {source}")]
+    InvalidValue {
+        /// Where the value came from: a source's name, or `cache <file>`.
+        origin: String,
+        /// The track.
+        id: String,
+        /// `features` or `analysis`.
+        what: &'static str,
+        /// The field, the value and the range it breaks.
+        #[source]
+        source: dataset::validate::InvalidValue,
+    },
+    /// A base URL is not `https://`, nor `http://` to a loopback host: credentials and tokens
+    /// never travel in plain text to another machine.
+    #[error("{setting} {url}: {reason}")]
+    InsecureUrl {
+        /// The setting, e.g. `api_base_url`.
+        setting: &'static str,
+        /// The URL, without any user name or password it held.
+        url: String,
+        /// What is wrong and what to do.
+        reason: &'static str,
+    },
 }
 
 impl ClientError {
@@ -140,18 +178,22 @@ impl ClientError {
                 | ClientError::Unsupported { .. }
                 | ClientError::Cache { .. }
                 | ClientError::CacheEntry { .. }
+                | ClientError::CacheDecision { .. }
                 | ClientError::Config(_)
+                | ClientError::InsecureUrl { .. }
                 | ClientError::Dataset(_)
         )
     }
 
-    /// A [`ClientError::Malformed`] from a serde_json error on a body of `endpoint`.
+    /// A [`ClientError::Malformed`] from a serde_json error on a body of `endpoint`. The
+    /// parser quotes the body's strings, so the message is redacted and shortened like any text
+    /// from the server.
     pub(crate) fn malformed(endpoint: &str, error: &serde_json::Error) -> ClientError {
         ClientError::Malformed {
             endpoint: endpoint.to_string(),
             line: error.line(),
             column: error.column(),
-            message: error.to_string(),
+            message: crate::http::server_text(&error.to_string()),
         }
     }
 }

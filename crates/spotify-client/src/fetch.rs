@@ -4,12 +4,39 @@
 
 use std::collections::HashSet;
 
-use dataset::{AnalysisSummary, AudioFeatures};
+use dataset::{AnalysisSummary, AudioFeature, AudioFeatures};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cache::Cache;
 use crate::error::ClientError;
 use crate::FeatureSource;
+
+/// The fields every fetched features record must have, besides those its type requires:
+/// valence, the target of the training files. Fields a source does not give (ReccoBeats has no
+/// duration or time signature) stay empty.
+pub const REQUIRED_FEATURES: [AudioFeature; 1] = [AudioFeature::Valence];
+
+/// Checks an answer of `source` for `id` with the dataset's ranges and [`REQUIRED_FEATURES`].
+fn check_features(source: &str, id: &str, features: &AudioFeatures) -> Result<(), ClientError> {
+    dataset::validate::check_features(features, &REQUIRED_FEATURES).map_err(|error| {
+        ClientError::InvalidValue {
+            origin: source.to_string(),
+            id: id.to_string(),
+            what: "features",
+            source: error,
+        }
+    })
+}
+
+/// Checks an analysis answer of `source` for `id` with the dataset's ranges.
+fn check_analysis(source: &str, id: &str, summary: &AnalysisSummary) -> Result<(), ClientError> {
+    dataset::validate::check_analysis(summary).map_err(|error| ClientError::InvalidValue {
+        origin: source.to_string(),
+        id: id.to_string(),
+        what: "analysis",
+        source: error,
+    })
+}
 
 /// What [`fetch`] does besides the features.
 #[derive(Clone, Debug)]
@@ -56,8 +83,12 @@ pub struct Counts {
     pub fetched: usize,
     /// Unknown to the source (now, or as the cache recorded).
     pub missing: usize,
-    /// Not answered: the request failed. Each with the error.
+    /// Not answered: the request failed, or the answer broke the dataset's ranges. Each with
+    /// the error.
     pub failed: Vec<(String, String)>,
+    /// Cache entries found wrong (outside the ranges) and asked from the source again, each with
+    /// the error; the id is then counted as the source answered.
+    pub rejected: Vec<(String, String)>,
 }
 
 impl Counts {
@@ -91,11 +122,25 @@ impl std::fmt::Display for FetchSummary {
                 counts.failed.len()
             )
         };
+        let rejected = |counts: &Counts| match counts.rejected.len() {
+            0 => String::new(),
+            n => format!(" ({n} wrong cache entries asked again)"),
+        };
         writeln!(f, "{} distinct ids", self.ids)?;
-        writeln!(f, "features: {}", line(&self.features))?;
+        writeln!(
+            f,
+            "features: {}{}",
+            line(&self.features),
+            rejected(&self.features)
+        )?;
         match &self.analysis_skipped {
             Some(reason) => write!(f, "analysis: skipped ({reason})"),
-            None => write!(f, "analysis: {}", line(&self.analysis)),
+            None => write!(
+                f,
+                "analysis: {}{}",
+                line(&self.analysis),
+                rejected(&self.analysis)
+            ),
         }
     }
 }
@@ -118,6 +163,13 @@ pub struct Fetched {
     pub tracks: Vec<FetchedTrack>,
     /// The counts.
     pub summary: FetchSummary,
+}
+
+impl Fetched {
+    /// How many tracks have features: zero means there is nothing to write.
+    pub fn with_features(&self) -> usize {
+        self.tracks.iter().filter(|t| t.features.is_some()).count()
+    }
 }
 
 fn progress_bar(show: bool, length: usize, message: &'static str) -> ProgressBar {
@@ -165,38 +217,60 @@ pub fn fetch<S: FeatureSource + ?Sized>(
     // Features: the cache first, then the source in batches.
     let mut todo = Vec::new();
     for (index, track) in tracks.iter_mut().enumerate() {
-        match cache
-            .as_deref()
-            .map(|cache| cache.features(&track.id))
-            .transpose()?
-        {
-            Some(Some(entry)) => {
+        match cached(cache.as_deref(), |cache| cache.features(&track.id)) {
+            Err(error @ ClientError::InvalidValue { .. }) => {
+                summary
+                    .features
+                    .rejected
+                    .push((track.id.clone(), error.to_string()));
+                todo.push(index);
+            }
+            Err(error) => return Err(error),
+            Ok(Some(Some(entry))) => {
                 match entry.value {
                     Some(_) => summary.features.cached += 1,
                     None => summary.features.missing += 1,
                 }
                 track.features = entry.value;
             }
-            _ => todo.push(index),
+            Ok(_) => todo.push(index),
         }
     }
     let bar = progress_bar(options.progress, todo.len(), "features");
     for batch in todo.chunks(source.batch_size().max(1)) {
         let batch_ids: Vec<String> = batch.iter().map(|&i| tracks[i].id.clone()).collect();
         match source.audio_features(&batch_ids) {
-            Ok(answers) => {
+            Ok(mut answers) => {
+                // A wrong answer fails its id, and is neither cached nor handed on.
+                let mut wrong = vec![false; answers.len()];
+                for ((id, answer), wrong) in batch_ids.iter().zip(&mut answers).zip(&mut wrong) {
+                    if let Some(Err(error)) = answer
+                        .as_ref()
+                        .map(|features| check_features(source.name(), id, features))
+                    {
+                        summary
+                            .features
+                            .failed
+                            .push((id.clone(), error.to_string()));
+                        *answer = None;
+                        *wrong = true;
+                    }
+                }
                 if let Some(cache) = cache.as_deref_mut() {
                     let entries: Vec<(&str, Option<&AudioFeatures>)> = batch_ids
                         .iter()
                         .zip(&answers)
-                        .map(|(id, answer)| (id.as_str(), answer.as_ref()))
+                        .zip(&wrong)
+                        .filter(|(_, &wrong)| !wrong)
+                        .map(|((id, answer), _)| (id.as_str(), answer.as_ref()))
                         .collect();
                     cache.put_features(source.name(), &entries)?;
                 }
-                for (&index, answer) in batch.iter().zip(answers) {
-                    match answer {
-                        Some(_) => summary.features.fetched += 1,
-                        None => summary.features.missing += 1,
+                for ((&index, answer), wrong) in batch.iter().zip(answers).zip(wrong) {
+                    match (&answer, wrong) {
+                        (_, true) => {}
+                        (Some(_), false) => summary.features.fetched += 1,
+                        (None, false) => summary.features.missing += 1,
                     }
                     tracks[index].features = answer;
                 }
@@ -228,25 +302,35 @@ pub fn fetch<S: FeatureSource + ?Sized>(
         .collect();
     let mut todo = Vec::new();
     for index in with_features {
-        match cache
-            .as_deref()
-            .map(|cache| cache.analysis(&tracks[index].id))
-            .transpose()?
-        {
-            Some(Some(entry)) => {
+        match cached(cache.as_deref(), |cache| cache.analysis(&tracks[index].id)) {
+            Err(error @ ClientError::InvalidValue { .. }) => {
+                summary
+                    .analysis
+                    .rejected
+                    .push((tracks[index].id.clone(), error.to_string()));
+                todo.push(index);
+            }
+            Err(error) => return Err(error),
+            Ok(Some(Some(entry))) => {
                 match entry.value {
                     Some(_) => summary.analysis.cached += 1,
                     None => summary.analysis.missing += 1,
                 }
                 tracks[index].analysis = entry.value;
             }
-            _ => todo.push(index),
+            Ok(_) => todo.push(index),
         }
     }
     let bar = progress_bar(options.progress, todo.len(), "analysis");
     for &index in &todo {
         let id = tracks[index].id.clone();
-        match source.analysis_summary(&id) {
+        let answer = source.analysis_summary(&id).and_then(|answer| {
+            if let Some(summary) = &answer {
+                check_analysis(source.name(), &id, summary)?;
+            }
+            Ok(answer)
+        });
+        match answer {
             Ok(answer) => {
                 if let Some(cache) = cache.as_deref_mut() {
                     cache.put_analysis(source.name(), &[(id.as_str(), answer.as_ref())])?;
@@ -271,4 +355,12 @@ pub fn fetch<S: FeatureSource + ?Sized>(
     }
     bar.finish_and_clear();
     Ok(Fetched { tracks, summary })
+}
+
+/// The cache's answer for one id, `None` without a cache.
+fn cached<T>(
+    cache: Option<&Cache>,
+    get: impl FnOnce(&Cache) -> Result<Option<T>, ClientError>,
+) -> Result<Option<Option<T>>, ClientError> {
+    cache.map(get).transpose()
 }

@@ -125,7 +125,166 @@ fn error_message(response: ureq::Response) -> String {
             .and_then(|value| value.as_str())
             .map(str::to_string)
     });
-    field.unwrap_or_else(|| body.chars().take(200).collect())
+    server_text(&field.unwrap_or(body))
+}
+
+/// At most this many characters of a server's text are quoted in an error.
+const QUOTED_CHARS: usize = 200;
+
+/// Text from a server (or a proxy) as errors quote it: secrets redacted ([`redact`]), then cut
+/// to [`QUOTED_CHARS`] characters.
+pub(crate) fn server_text(text: &str) -> String {
+    let redacted = redact(text);
+    match redacted.char_indices().nth(QUOTED_CHARS) {
+        None => redacted,
+        Some((end, _)) => format!("{}…", &redacted[..end]),
+    }
+}
+
+/// Names after which, past a `:` or `=`, comes a secret.
+const SECRET_NAMES: [&str; 5] = [
+    "authorization",
+    "client_secret",
+    "access_token",
+    "refresh_token",
+    "password",
+];
+
+/// Authorization schemes after which comes a secret.
+const SCHEMES: [&str; 2] = ["bearer", "basic"];
+
+const REDACTED: &str = "<redacted>";
+
+/// Replaces every secret in `text` by `<redacted>`: the value after an `Authorization`,
+/// `client_secret`, `access_token`, `refresh_token` or `password` name (`name: value`,
+/// `name=value`, `"name": "value"`), and the credential after a `Bearer` or `Basic` scheme. A
+/// server or proxy that echoes the request would otherwise put them into an error.
+pub(crate) fn redact(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let (bytes, lower) = (text.as_bytes(), lower.as_bytes());
+    let mut redacted = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let word_start = at == 0 || !is_word_byte(bytes[at - 1]);
+        if let Some(start) = word_start.then(|| secret_start(lower, at)).flatten() {
+            let end = secret_end(bytes, start);
+            if end > start {
+                // `start` and `end` sit next to ASCII bytes, so both are char boundaries.
+                redacted.push_str(&text[copied..start]);
+                redacted.push_str(REDACTED);
+                copied = end;
+                at = end;
+                continue;
+            }
+        }
+        at += 1;
+    }
+    redacted.push_str(&text[copied..]);
+    redacted
+}
+
+fn is_word_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-'
+}
+
+/// Where the secret starts when a secret name or a scheme starts at `at` (in lower case).
+fn secret_start(lower: &[u8], at: usize) -> Option<usize> {
+    let rest = &lower[at..];
+    let after_word = |word: &str| {
+        let end = at + word.len();
+        (rest.starts_with(word.as_bytes()) && lower.get(end).is_none_or(|&b| !is_word_byte(b)))
+            .then_some(end)
+    };
+    if let Some(end) = SCHEMES.iter().find_map(|scheme| after_word(scheme)) {
+        let start = skip(lower, end, b" \t");
+        return (start > end).then_some(start);
+    }
+    let end = SECRET_NAMES.iter().find_map(|name| after_word(name))?;
+    let separator = skip(lower, end, b" \t\"'");
+    if !matches!(lower.get(separator), Some(b':' | b'=')) {
+        return None;
+    }
+    let mut start = skip(lower, separator + 1, b" \t\"'");
+    // `Authorization: Bearer <token>`: the scheme stays, the credential goes.
+    for scheme in SCHEMES {
+        let end = start + scheme.len();
+        if lower[start..].starts_with(scheme.as_bytes()) && matches!(lower.get(end), Some(b' ')) {
+            start = skip(lower, end, b" \t");
+        }
+    }
+    Some(start)
+}
+
+fn skip(bytes: &[u8], mut at: usize, set: &[u8]) -> usize {
+    while bytes.get(at).is_some_and(|b| set.contains(b)) {
+        at += 1;
+    }
+    at
+}
+
+/// The end of a secret value: the next white space, quote or separator.
+fn secret_end(bytes: &[u8], mut at: usize) -> usize {
+    while bytes
+        .get(at)
+        .is_some_and(|b| !b.is_ascii_whitespace() && !b"\"',;&}])<>\\".contains(b))
+    {
+        at += 1;
+    }
+    at
+}
+
+/// Refuses a base URL that is not `https://`, nor `http://` to a loopback host (127.0.0.0/8,
+/// `::1`, `localhost`, for tests and local proxies): credentials and tokens never travel in
+/// plain text to another machine.
+pub(crate) fn check_base_url(setting: &'static str, url: &str) -> Result<(), ClientError> {
+    let refuse = |reason| ClientError::InsecureUrl {
+        setting,
+        url: without_user_info(url),
+        reason,
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| refuse("not an http(s) URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = match host_port.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    if host.is_empty() {
+        return Err(refuse("the URL has no host"));
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(refuse(
+            "plain http is allowed only to a loopback host (127.0.0.0/8, ::1, localhost); use \
+             https",
+        )),
+        _ => Err(refuse("not an http(s) URL")),
+    }
+}
+
+/// The URL with any `user:password@` replaced, for messages.
+fn without_user_info(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let prefix = if scheme.is_empty() {
+                String::new()
+            } else {
+                format!("{scheme}://")
+            };
+            format!("{prefix}{REDACTED}@{}", &rest[at + 1..])
+        }
+        None => url.to_string(),
+    }
 }
 
 /// What failed, without the URL (the caller names the endpoint; the query holds only ids).
@@ -137,7 +296,7 @@ fn transport_message(transport: &ureq::Transport) -> String {
     if let Some(source) = std::error::Error::source(transport) {
         message = format!("{message}: {source}");
     }
-    message
+    server_text(&message)
 }
 
 /// Joins a base URL and a path with exactly one slash between them.
@@ -153,4 +312,58 @@ pub(crate) fn join(base: &str, path: &str) -> String {
 pub(crate) fn endpoint(method: &str, url: &str) -> String {
     let without_query = url.split('?').next().unwrap_or(url);
     format!("{method} {without_query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_removes_credentials_after_names_and_schemes_and_keeps_the_rest() {
+        let cases = [
+            (
+                "Authorization: Bearer abc.def-1",
+                "Authorization: Bearer <redacted>",
+            ),
+            (
+                "authorization: Basic dGVzdDp4eQ==\r\nhost: x",
+                "authorization: Basic <redacted>\r\nhost: x",
+            ),
+            (
+                "grant_type=client_credentials&client_secret=s3&x=1",
+                "grant_type=client_credentials&client_secret=<redacted>&x=1",
+            ),
+            (
+                "{\"access_token\": \"tok\", \"expires_in\": 3600}",
+                "{\"access_token\": \"<redacted>\", \"expires_in\": 3600}",
+            ),
+            (
+                "proxy: bearer tok and BASIC abc",
+                "proxy: bearer <redacted> and BASIC <redacted>",
+            ),
+            ("Invalid access token", "Invalid access token"),
+            ("no secrets here: the basics", "no secrets here: the basics"),
+            ("naïve Bearer é-tok, ok", "naïve Bearer <redacted>, ok"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(redact(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn server_text_is_redacted_before_it_is_shortened() {
+        let text = format!("{}Bearer secret-token", "x".repeat(190));
+        let shown = server_text(&text);
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.chars().count() <= QUOTED_CHARS + 1);
+    }
+
+    #[test]
+    fn user_info_never_reaches_a_message() {
+        assert_eq!(
+            without_user_info("http://me:pw@host.example/v1/?a=b@c"),
+            "http://<redacted>@host.example/v1/?a=b@c"
+        );
+        assert_eq!(without_user_info("https://host/v1/"), "https://host/v1/");
+    }
 }

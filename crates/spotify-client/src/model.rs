@@ -183,24 +183,12 @@ pub(crate) fn check_features(
     id: &str,
     features: &AudioFeatures,
 ) -> Result<(), ClientError> {
-    for feature in dataset::AudioFeature::ALL {
-        let Some(value) = features.get(feature) else {
-            continue;
-        };
-        let range = dataset::validate::feature_range(feature);
-        if !range.contains(value) {
-            return Err(ClientError::Malformed {
-                endpoint: endpoint.to_string(),
-                line: 0,
-                column: 0,
-                message: format!(
-                    "track {id}: `{feature}` = {value} is outside {}..={}",
-                    range.min, range.max
-                ),
-            });
-        }
-    }
-    Ok(())
+    dataset::validate::check_features(features, &[]).map_err(|error| ClientError::Malformed {
+        endpoint: endpoint.to_string(),
+        line: 0,
+        column: 0,
+        message: format!("track {id}: {error}"),
+    })
 }
 
 /// Parses a body of `endpoint`, mapping a parse failure to [`ClientError::Malformed`].

@@ -123,13 +123,15 @@ impl Entry {
 }
 
 impl ReccoBeatsSource {
-    /// A source with these settings.
-    pub fn new(config: ReccoBeatsConfig) -> ReccoBeatsSource {
-        ReccoBeatsSource {
+    /// A source with these settings; a base URL that is not `https://` (nor `http://` to a
+    /// loopback host) is [`ClientError::InsecureUrl`].
+    pub fn new(config: ReccoBeatsConfig) -> Result<ReccoBeatsSource, ClientError> {
+        http::check_base_url("reccobeats base_url", &config.base_url)?;
+        Ok(ReccoBeatsSource {
             url: http::join(&config.base_url, "v1/audio-features"),
             batch_size: config.batch_size,
             http: Http::new(config.timeout, config.retry),
-        }
+        })
     }
 }
 

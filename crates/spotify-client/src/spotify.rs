@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use dataset::{AnalysisSummary, AudioFeatures};
 
 use crate::auth::{Authenticator, ClientCredentials};
+use crate::cache::Cache;
 use crate::error::ClientError;
 use crate::http::{self, Http};
 use crate::model::{
@@ -26,6 +28,41 @@ pub const ARTISTS_BATCH: usize = 50;
 /// Most items `GET /v1/playlists/{id}/tracks` returns in one page.
 pub const PLAYLIST_PAGE: usize = 100;
 
+/// How the client asks for several tracks or artists.
+///
+/// Since 2026 Spotify answers 403 to restricted apps on the batch endpoints (`GET
+/// /v1/tracks?ids=`, `/v1/artists?ids=`) while the single-id endpoints still answer. The client
+/// finds out on the first refused batch, then asks one id at a time for the rest of the session
+/// (and, with [`SpotifyConfig::cache`], for later sessions too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchAccess {
+    /// Up to 50 ids a request.
+    Batch,
+    /// One id a request (`/v1/tracks/{id}`), at most one request per
+    /// [`SpotifyConfig::single_id_interval`].
+    SingleId,
+}
+
+impl BatchAccess {
+    /// Both, in the order above.
+    pub const ALL: [BatchAccess; 2] = [BatchAccess::Batch, BatchAccess::SingleId];
+
+    /// The name the cache records.
+    pub fn name(self) -> &'static str {
+        match self {
+            BatchAccess::Batch => "batch",
+            BatchAccess::SingleId => "single_id",
+        }
+    }
+
+    /// The access of this name, if any.
+    pub fn from_name(name: &str) -> Option<BatchAccess> {
+        BatchAccess::ALL
+            .into_iter()
+            .find(|access| access.name() == name)
+    }
+}
+
 /// Settings of a [`SpotifyClient`]: base URLs, credentials, timeout and retry policy.
 #[derive(Clone, Debug)]
 pub struct SpotifyConfig {
@@ -34,6 +71,8 @@ pub struct SpotifyConfig {
     credentials: Option<ClientCredentials>,
     timeout: Duration,
     retry: RetryPolicy,
+    single_id_interval: Duration,
+    cache: Option<PathBuf>,
 }
 
 impl Default for SpotifyConfig {
@@ -44,8 +83,8 @@ impl Default for SpotifyConfig {
 
 impl SpotifyConfig {
     /// rspotify's default base URLs (`https://api.spotify.com/v1/`,
-    /// `https://accounts.spotify.com/`), credentials from the environment, a 10 s timeout and
-    /// [`RetryPolicy::new`].
+    /// `https://accounts.spotify.com/`), credentials from the environment, a 10 s timeout,
+    /// [`RetryPolicy::new`], single-id requests at most 4 a second, no cache.
     pub fn new() -> SpotifyConfig {
         let defaults = rspotify::Config::default();
         SpotifyConfig {
@@ -54,6 +93,8 @@ impl SpotifyConfig {
             credentials: None,
             timeout: Duration::from_secs(10),
             retry: RetryPolicy::new(),
+            single_id_interval: Duration::from_millis(250),
+            cache: None,
         }
     }
 
@@ -86,6 +127,20 @@ impl SpotifyConfig {
         self.retry = retry;
         self
     }
+
+    /// The least time between two single-id requests, when the batch endpoints are refused
+    /// ([`BatchAccess::SingleId`]): a polite rate, well under Spotify's rate limit.
+    pub fn single_id_interval(mut self, interval: Duration) -> SpotifyConfig {
+        self.single_id_interval = interval;
+        self
+    }
+
+    /// The cache file (the one [`crate::fetch::fetch`] uses) where the client remembers what it
+    /// found out about this app's access ([`BatchAccess`]) for later sessions.
+    pub fn cache(mut self, path: &Path) -> SpotifyConfig {
+        self.cache = Some(path.to_path_buf());
+        self
+    }
 }
 
 /// A blocking client of the Spotify Web API with the client-credentials flow.
@@ -93,6 +148,15 @@ pub struct SpotifyClient {
     api_base_url: String,
     auth: Authenticator,
     http: Http,
+    /// How to ask for several ids; `None` until a batch request tells, or the cache did.
+    batch_access: Option<BatchAccess>,
+    /// When the single-id access was remembered from the cache, for the notice.
+    remembered_since: Option<std::time::SystemTime>,
+    /// Whether the fallback to single-id requests was announced in this session.
+    announced: bool,
+    single_id_interval: Duration,
+    last_single: Option<Instant>,
+    cache: Option<Cache>,
 }
 
 impl fmt::Debug for SpotifyClient {
@@ -114,17 +178,36 @@ enum Endpoint {
 
 impl SpotifyClient {
     /// A client with these settings; credentials come from the config or the environment. No
-    /// request is made until the first call.
+    /// request is made until the first call. A base URL that is not `https://` (nor `http://`
+    /// to a loopback host) is [`ClientError::InsecureUrl`].
     pub fn new(config: SpotifyConfig) -> Result<SpotifyClient, ClientError> {
+        http::check_base_url("api_base_url", &config.api_base_url)?;
+        http::check_base_url("auth_base_url", &config.auth_base_url)?;
         let credentials = match config.credentials {
             Some(credentials) => credentials,
             None => ClientCredentials::from_env()?,
+        };
+        let cache = config.cache.as_deref().map(Cache::open).transpose()?;
+        let remembered = match &cache {
+            Some(cache) => cache.batch_access()?,
+            None => None,
         };
         Ok(SpotifyClient {
             auth: Authenticator::new(credentials, &config.auth_base_url),
             http: Http::new(config.timeout, config.retry),
             api_base_url: config.api_base_url,
+            batch_access: remembered.map(|(access, _)| access),
+            remembered_since: remembered.map(|(_, since)| since),
+            announced: false,
+            single_id_interval: config.single_id_interval,
+            last_single: None,
+            cache,
         })
+    }
+
+    /// How this client asks for several tracks or artists; `None` until it knows.
+    pub fn batch_access(&self) -> Option<BatchAccess> {
+        self.batch_access
     }
 
     /// Access tokens fetched so far (the first one and every refresh).
@@ -233,34 +316,127 @@ impl SpotifyClient {
         })
     }
 
-    /// Tracks (popularity, artists) by id, in order, in requests of at most 50 ids; `None` for
-    /// an unknown id.
+    /// Tracks (popularity, artists) by id, in order, in requests of at most 50 ids (or one id
+    /// a request for apps refused the batch endpoint, see [`BatchAccess`]); `None` for an
+    /// unknown id.
     pub fn tracks(&mut self, ids: &[String]) -> Result<Vec<Option<TrackInfo>>, ClientError> {
+        let several = Several {
+            path: "tracks",
+            batch: TRACKS_BATCH,
+            page: |endpoint, body| parse::<TracksPage>(endpoint, body).map(|page| page.tracks),
+            id_of: |track| track.id.as_ref(),
+        };
+        self.several(ids, &several)
+    }
+
+    /// Artists (popularity, genres) by id, in order, in requests of at most 50 ids (or one id
+    /// a request for apps refused the batch endpoint, see [`BatchAccess`]); `None` for an
+    /// unknown id.
+    pub fn artists(&mut self, ids: &[String]) -> Result<Vec<Option<ArtistInfo>>, ClientError> {
+        let several = Several {
+            path: "artists",
+            batch: ARTISTS_BATCH,
+            page: |endpoint, body| parse::<ArtistsPage>(endpoint, body).map(|page| page.artists),
+            id_of: |artist| Some(&artist.id),
+        };
+        self.several(ids, &several)
+    }
+
+    /// The objects of `ids` from a batch endpoint, falling back to its single-id endpoint when
+    /// the batch is refused (403) and the single-id endpoint answers.
+    fn several<T: serde::de::DeserializeOwned>(
+        &mut self,
+        ids: &[String],
+        several: &Several<T>,
+    ) -> Result<Vec<Option<T>>, ClientError> {
+        let endpoint = http::endpoint("GET", &http::join(&self.api_base_url, several.path));
         let mut answers = Vec::with_capacity(ids.len());
-        for batch in ids.chunks(TRACKS_BATCH) {
-            let body = self.get_batch(Endpoint::Other, "tracks", batch)?;
-            let endpoint = http::endpoint("GET", &http::join(&self.api_base_url, "tracks"));
-            let page: TracksPage = parse(&endpoint, &body)?;
-            answers.extend(in_request_order(batch, page.tracks, |track| {
-                track.id.as_ref()
-            }));
+        for batch in ids.chunks(several.batch) {
+            if self.batch_access != Some(BatchAccess::SingleId) {
+                match self.get_batch(Endpoint::Other, several.path, batch) {
+                    Ok(body) => {
+                        self.batch_access = Some(BatchAccess::Batch);
+                        let page = (several.page)(&endpoint, &body)?;
+                        answers.extend(in_request_order(batch, page, several.id_of));
+                        continue;
+                    }
+                    Err(ClientError::Http { status: 403, .. }) if self.batch_access.is_none() => {
+                        // Refused: if the single-id endpoint answers, this app is restricted.
+                        let first = self.single(several.path, &batch[0])?;
+                        self.fall_back_to_single_ids()?;
+                        answers.push(first);
+                        for id in &batch[1..] {
+                            answers.push(self.single(several.path, id)?);
+                        }
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            self.announce_single_ids();
+            for id in batch {
+                answers.push(self.single(several.path, id)?);
+            }
         }
         Ok(answers)
     }
 
-    /// Artists (popularity, genres) by id, in order, in requests of at most 50 ids; `None` for
-    /// an unknown id.
-    pub fn artists(&mut self, ids: &[String]) -> Result<Vec<Option<ArtistInfo>>, ClientError> {
-        let mut answers = Vec::with_capacity(ids.len());
-        for batch in ids.chunks(ARTISTS_BATCH) {
-            let body = self.get_batch(Endpoint::Other, "artists", batch)?;
-            let endpoint = http::endpoint("GET", &http::join(&self.api_base_url, "artists"));
-            let page: ArtistsPage = parse(&endpoint, &body)?;
-            answers.extend(in_request_order(batch, page.artists, |artist| {
-                Some(&artist.id)
-            }));
+    /// One object from `{path}/{id}`, at most one request per `single_id_interval`; `None` for
+    /// an unknown id (404).
+    fn single<T: serde::de::DeserializeOwned>(
+        &mut self,
+        path: &str,
+        id: &str,
+    ) -> Result<Option<T>, ClientError> {
+        if let Some(last) = self.last_single {
+            let since = last.elapsed();
+            if since < self.single_id_interval {
+                std::thread::sleep(self.single_id_interval - since);
+            }
         }
-        Ok(answers)
+        self.last_single = Some(Instant::now());
+        let path = format!("{path}/{id}");
+        let Some(body) = self.get(Endpoint::Other, &path, &[])? else {
+            return Ok(None);
+        };
+        let endpoint = http::endpoint("GET", &http::join(&self.api_base_url, &path));
+        parse(&endpoint, &body).map(Some)
+    }
+
+    /// Switches to single-id requests for the session, records it in the cache, and says so.
+    fn fall_back_to_single_ids(&mut self) -> Result<(), ClientError> {
+        self.batch_access = Some(BatchAccess::SingleId);
+        if let Some(cache) = &mut self.cache {
+            cache.set_batch_access(BatchAccess::SingleId)?;
+        }
+        self.announce_single_ids();
+        Ok(())
+    }
+
+    /// Says once a session, as a warning in the `log` facade, that ids are asked one at a time.
+    fn announce_single_ids(&mut self) {
+        if self.announced {
+            return;
+        }
+        self.announced = true;
+        let why = match (self.remembered_since, &self.cache) {
+            (Some(since), Some(cache)) => format!(
+                "as found out {} s ago and remembered in {}",
+                since.elapsed().map_or(0, |age| age.as_secs()),
+                cache.path().display()
+            ),
+            _ => "answered 403 (Spotify's 2026 restriction), the single-id ones answer".into(),
+        };
+        let remembered = match (&self.cache, self.remembered_since) {
+            (Some(cache), None) => format!("; remembered in {}", cache.path().display()),
+            _ => String::new(),
+        };
+        log::warn!(
+            "{}: the batch endpoints (tracks?ids=, artists?ids=) refuse this app ({why}): asking \
+             one id a request, at most one request per {} ms, for this session{remembered}",
+            self.api_base_url,
+            self.single_id_interval.as_millis()
+        );
     }
 
     /// Every item of a playlist, following the pages (100 items each) by offset until `total`.
@@ -290,6 +466,18 @@ impl SpotifyClient {
         }
     }
 }
+
+/// A batch endpoint and how to read it: `GET {path}?ids=` (at most `batch` ids) answers a page
+/// read by `page`, whose objects are matched to ids by `id_of`; `GET {path}/{id}` answers one.
+struct Several<T> {
+    path: &'static str,
+    batch: usize,
+    page: ReadPage<T>,
+    id_of: fn(&T) -> Option<&String>,
+}
+
+/// Reads the objects of a batch page from the endpoint's name and the body.
+type ReadPage<T> = fn(&str, &str) -> Result<Vec<Option<T>>, ClientError>;
 
 /// The answers of a batch in the order of its ids, matched by id; `null` entries and ids the
 /// answer lacks are `None`.

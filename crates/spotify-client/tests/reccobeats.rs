@@ -18,6 +18,7 @@ fn source(server: &FakeServer) -> ReccoBeatsSource {
                     .max_delay(Duration::from_millis(40)),
             ),
     )
+    .expect("a loopback URL")
 }
 
 #[test]

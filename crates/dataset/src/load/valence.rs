@@ -1,14 +1,16 @@
 //! The valence tasks: chart tracks with their analysis, and the 1,162 evaluation tracks.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use crate::data_dir::DataDir;
 use crate::error::DatasetError;
 use crate::features::{AnalysisSummary, Labels, Track};
 use crate::load::{analysis_summary, audio_features, required_feature_columns, FeatureColumns};
-use crate::read::{is_spotify_id, open, read_table, Loaded, Strictness, TableSpec};
+use crate::read::{
+    is_spotify_id, open, quoted, read_table, Loaded, Strictness, TableSpec, MAX_ROW_BYTES,
+};
 
 /// Training tracks: id and the 13 audio features.
 pub const CHART_TRACKS: &str = "valence/chart_tracks.csv";
@@ -121,22 +123,37 @@ pub fn eval_ids(dir: &DataDir) -> Result<Vec<String>, DatasetError> {
     read_id_list(&dir.join(EVAL_IDS))
 }
 
-/// Reads a file of one Spotify id a line; blank lines are ignored.
+/// Reads a file of one Spotify id a line; blank lines are ignored. A file without ids is
+/// [`DatasetError::NoRows`]; a line is read only up to [`MAX_ROW_BYTES`].
 pub fn read_id_list(path: &Path) -> Result<Vec<String>, DatasetError> {
-    let reader = BufReader::new(open(path)?);
+    let mut reader = BufReader::new(open(path)?);
     let mut ids = Vec::new();
-    for (index, line) in reader.lines().enumerate() {
-        let line_number = index as u64 + 1;
-        let line = line.map_err(|source| match source.kind() {
-            std::io::ErrorKind::InvalidData => DatasetError::Csv {
-                path: path.to_path_buf(),
-                line: line_number,
-                message: "invalid UTF-8".into(),
-            },
-            _ => DatasetError::Io {
+    let mut bytes = Vec::new();
+    for line_number in 1u64.. {
+        bytes.clear();
+        let limit = MAX_ROW_BYTES as u64 + 1;
+        let read = reader
+            .by_ref()
+            .take(limit)
+            .read_until(b'\n', &mut bytes)
+            .map_err(|source| DatasetError::Io {
                 path: path.to_path_buf(),
                 source,
-            },
+            })?;
+        if read == 0 {
+            break;
+        }
+        if bytes.len() > MAX_ROW_BYTES {
+            return Err(DatasetError::RowTooLong {
+                path: path.to_path_buf(),
+                line: line_number,
+                limit: MAX_ROW_BYTES,
+            });
+        }
+        let line = std::str::from_utf8(&bytes).map_err(|_| DatasetError::InvalidUtf8 {
+            path: path.to_path_buf(),
+            line: line_number,
+            column: "id".into(),
         })?;
         let id = line.trim();
         if id.is_empty() {
@@ -147,11 +164,16 @@ pub fn read_id_list(path: &Path) -> Result<Vec<String>, DatasetError> {
                 path: path.to_path_buf(),
                 line: line_number,
                 column: "id".into(),
-                value: id.to_string(),
+                value: quoted(id),
                 expected: "a 22-character base-62 Spotify id",
             });
         }
         ids.push(id.to_string());
+    }
+    if ids.is_empty() {
+        return Err(DatasetError::NoRows {
+            path: path.to_path_buf(),
+        });
     }
     Ok(ids)
 }

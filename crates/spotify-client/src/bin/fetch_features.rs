@@ -88,7 +88,7 @@ fn run(args: &Args) -> Result<(), ClientError> {
             if let Some(url) = &args.reccobeats_base {
                 config = config.base_url(url);
             }
-            Box::new(ReccoBeatsSource::new(config))
+            Box::new(ReccoBeatsSource::new(config)?)
         }
         other => {
             return Err(ClientError::Config(format!(

@@ -31,6 +31,14 @@ pub enum Fault {
     Hang,
     /// The normal answer with the first entry's danceability set to 1.5.
     OutOfRange,
+    /// This status, with the request (line, headers and body) echoed back as plain text, as a
+    /// misconfigured proxy or debugging server does.
+    Echo(u16),
+    /// A 200 whose JSON puts the echoed request where an array belongs, so that a parser error
+    /// would quote it.
+    EchoJson,
+    /// This status with this plain-text body.
+    Text(u16, String),
 }
 
 /// One request the server saw.
@@ -58,6 +66,15 @@ pub struct Script {
     pub expires_in: u64,
     /// After this many API requests with one token, the server says it expired (401).
     pub requests_per_token: Option<usize>,
+    /// The token endpoint answers this status with the request echoed back as plain text.
+    pub echo_token: Option<u16>,
+    /// Ids whose audio features come without `valence`.
+    pub without_valence: HashSet<String>,
+    /// The 2026 restriction: `GET /v1/tracks?ids=` and `/v1/artists?ids=` answer 403, while the
+    /// single-id endpoints `/v1/tracks/{id}` and `/v1/artists/{id}` still answer.
+    pub batch_refused: bool,
+    /// The single-id endpoints answer 403 too (an app refused everything).
+    pub single_refused: bool,
 }
 
 #[derive(Default)]
@@ -307,6 +324,7 @@ async fn handle(
         .get("authorization")
         .and_then(|value| value.to_str().ok())
         .map(str::to_string);
+    let echo = echo_of(&method, &uri, &headers, &body);
     let (response, delay) = {
         let mut inner = shared.0.lock().unwrap();
         let answer = answer(
@@ -316,7 +334,10 @@ async fn handle(
             &ids,
             authorization.as_deref(),
             &query,
-            &body,
+            &Sent {
+                body: &body,
+                echo: &echo,
+            },
         );
         inner.seen.push(Seen {
             at: Instant::now(),
@@ -344,6 +365,12 @@ async fn handle(
     }
 }
 
+/// What the client sent besides the path: the body, and the whole request as an echo.
+struct Sent<'a> {
+    body: &'a str,
+    echo: &'a str,
+}
+
 enum Answer {
     Now(Response),
     After(Response, Duration),
@@ -357,9 +384,13 @@ fn answer(
     ids: &[String],
     authorization: Option<&str>,
     query: &HashMap<String, String>,
-    body: &str,
+    sent: &Sent<'_>,
 ) -> Answer {
+    let (body, echo) = (sent.body, sent.echo);
     if path == "/api/token" {
+        if let Some(status) = inner.script.echo_token {
+            return Answer::Now(text_response(status, echo));
+        }
         let expected = rspotify::Credentials::new(CLIENT_ID, CLIENT_SECRET)
             .auth_headers()
             .and_then(|headers| headers.get("authorization").cloned());
@@ -452,7 +483,35 @@ fn answer(
             entries[0]["danceability"] = json!(1.5);
             Answer::Now(json_response(200, json!({"audio_features": entries})))
         }
+        Some(Fault::Echo(status)) => Answer::Now(text_response(status, echo)),
+        Some(Fault::Text(status, text)) => Answer::Now(text_response(status, &text)),
+        Some(Fault::EchoJson) => Answer::Now(json_response(
+            200,
+            json!({"audio_features": echo, "tracks": echo, "artists": echo}),
+        )),
     }
+}
+
+/// The request as an echoing server writes it back: request line, headers, blank line, body.
+fn echo_of(method: &Method, uri: &Uri, headers: &HeaderMap, body: &str) -> String {
+    let mut text = format!("{method} {uri} HTTP/1.1\r\n");
+    for (name, value) in headers {
+        text.push_str(&format!(
+            "{name}: {}\r\n",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
+    }
+    text.push_str("\r\n");
+    text.push_str(body);
+    text
+}
+
+fn text_response(status: u16, text: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::from_u16(status).expect("status"))
+        .header("content-type", "text/plain")
+        .body(Body::from(text.to_string()))
+        .expect("response")
 }
 
 /// A batch answer in Spotify's shape: `{key: [entry or null per id]}`, or 400 beyond `limit` ids.
@@ -482,7 +541,30 @@ fn normal_answer(
     let known = |id: &String| !script.unknown.contains(id);
     match path {
         // Spotify's batch endpoints: a limit on ids, `null` for an unknown id.
-        "/v1/audio-features" => batch(ids, 100, "audio_features", &known, features_json),
+        "/v1/audio-features" => {
+            let mut response = batch(ids, 100, "audio_features", &known, features_json);
+            if ids.iter().any(|id| script.without_valence.contains(id)) {
+                let entries: Vec<Value> = ids
+                    .iter()
+                    .map(|id| {
+                        let mut entry = if known(id) {
+                            features_json(id)
+                        } else {
+                            Value::Null
+                        };
+                        if script.without_valence.contains(id) {
+                            if let Some(object) = entry.as_object_mut() {
+                                object.remove("valence");
+                            }
+                        }
+                        entry
+                    })
+                    .collect();
+                response = json_response(200, json!({ "audio_features": entries }));
+            }
+            response
+        }
+        "/v1/tracks" | "/v1/artists" if script.batch_refused => error(403, "Forbidden"),
         "/v1/tracks" => batch(ids, 50, "tracks", &known, track_json),
         "/v1/artists" => batch(ids, 50, "artists", &known, artist_json),
         "/reccobeats/v1/audio-features" => {
@@ -527,6 +609,20 @@ fn normal_answer(
                 } else {
                     error(404, "analysis not found")
                 };
+            }
+            for (prefix, entry) in [
+                ("/v1/tracks/", track_json as fn(&str) -> Value),
+                ("/v1/artists/", artist_json),
+            ] {
+                if let Some(id) = path.strip_prefix(prefix) {
+                    return if script.single_refused {
+                        error(403, "Forbidden")
+                    } else if known(&id.to_string()) {
+                        json_response(200, entry(id))
+                    } else {
+                        error(404, "Resource not found")
+                    };
+                }
             }
             if let Some(rest) = path.strip_prefix("/v1/playlists/") {
                 if let Some(playlist) = rest.strip_suffix("/tracks") {
