@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::error::RequestError;
-use super::explain::{describe, Explanation, TOP};
-use super::fields::{display_value, FIELDS, PITCHES};
-use super::most_likely;
-use crate::popularity::{SongInput, QUARTILES};
+use crate::error::RequestError;
+use crate::explain::{describe, Explanation, TOP};
+use crate::fields::{display_value, FIELDS, PITCHES};
+use crate::most_likely;
+use spotify_ml::popularity::{SongInput, QUARTILES};
 
 /// Changes smaller than this (half a percentage point) are not worth showing.
 const MIN_GAIN: f64 = 0.005;
@@ -125,7 +125,7 @@ impl Page<'_> {
             let _ = write!(
                 html,
                 "<p class=\"banner\" id=\"error\" role=\"alert\">{}</p>",
-                escape(&error.to_string())
+                escape(&error.message())
             );
         }
         self.form(&mut html);
@@ -167,9 +167,9 @@ impl Page<'_> {
             "<form method=\"post\" action=\"/predict\" id=\"song-form\">\
              <h2>Audio features</h2><div class=\"grid\">",
         );
-        let ranges: Vec<_> = crate::popularity::SongInput {
+        let ranges: Vec<_> = spotify_ml::popularity::SongInput {
             genre: String::new(),
-            ..super::fields::default_song("")
+            ..crate::fields::default_song("")
         }
         .numeric_fields()
         .into_iter()
@@ -254,7 +254,7 @@ impl Page<'_> {
                     let _ = write!(
                         html,
                         "<small class=\"problem\">{}</small>",
-                        escape(&error.to_string())
+                        escape(&error.message())
                     );
                 }
                 _ => {
@@ -281,7 +281,7 @@ impl Page<'_> {
                 let _ = write!(
                     html,
                     "<small class=\"problem\">{}</small>",
-                    escape(&error.to_string())
+                    escape(&error.message())
                 );
             }
             _ => html.push_str("<small>The playlist genre</small>"),
