@@ -201,3 +201,41 @@ fn model_error_field(error: &ModelError) -> Option<&'static str> {
         .chain(["genre"])
         .find(|name| message.contains(&format!("`{name}`")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caused_error_answers_with_both_messages_and_keeps_its_cause() {
+        let cause = serde_json::from_str::<serde_json::Value>("{").expect_err("broken JSON");
+        let expected = format!("the body is not a JSON object: {cause}");
+        let error = RequestError::Json(cause);
+        assert_eq!(error.message(), expected);
+        assert!(error
+            .source()
+            .is_some_and(|source| source.is::<serde_json::Error>()));
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_model_error_names_the_field_of_a_field_error_in_its_chain_or_of_its_message() {
+        let out_of_range = FieldError {
+            field: "tempo",
+            value: 400.0,
+            min: 0.0,
+            max: 300.0,
+        };
+        let typed = RequestError::Model(ModelError(Arc::new(out_of_range)));
+        assert_eq!(typed.field(), Some("tempo"));
+        assert_eq!(typed.message(), "`tempo` = 400 is outside 0..=300");
+
+        let message = "`genre` = \"polka\" is not a genre the model knows";
+        let text = RequestError::Model(ModelError(Arc::from(
+            Box::<dyn Error + Send + Sync>::from(message),
+        )));
+        assert_eq!(text.field(), Some("genre"));
+        assert_eq!(text.message(), message);
+        assert_eq!(text.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

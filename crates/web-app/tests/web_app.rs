@@ -628,4 +628,9 @@ fn load_run_sends_every_request_and_checks_every_answer() {
         &songs,
     ));
     assert_eq!((report.ok, report.errors), (0, 20), "{report:?}");
+    let first = report.first_error.expect("the first error is kept");
+    assert!(
+        first.starts_with(&format!("connect to {addr}: ")),
+        "the error names the address and its cause: {first}"
+    );
 }
