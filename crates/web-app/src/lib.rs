@@ -35,6 +35,8 @@
 //! let router = App::new(Arc::new(Constant(vec!["pop".into()]))).router();
 //! # let _ = router;
 //! ```
+// Functions read in a screen, as in the root package's src/ (clippy.toml sets 80 lines).
+#![warn(clippy::too_many_lines)]
 
 mod error;
 pub mod explain;
