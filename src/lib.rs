@@ -8,7 +8,6 @@ pub use evaluation;
 pub use neural_models;
 pub use spotify_client;
 
-pub mod app;
 pub mod classify;
 mod log;
 pub mod popularity;

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::error::RequestError;
-use super::explain::{describe, Explanation, TOP};
-use super::fields::{display_value, FIELDS, PITCHES};
-use super::most_likely;
-use crate::popularity::{SongInput, QUARTILES};
+use crate::error::RequestError;
+use crate::explain::{describe, Explanation, TOP};
+use crate::fields::{display_value, FormField, FIELDS, PITCHES};
+use crate::most_likely;
+use dataset::validate::Range;
+use spotify_ml::popularity::{SongInput, QUARTILES};
 
 /// Changes smaller than this (half a percentage point) are not worth showing.
 const MIN_GAIN: f64 = 0.005;
@@ -125,7 +126,7 @@ impl Page<'_> {
             let _ = write!(
                 html,
                 "<p class=\"banner\" id=\"error\" role=\"alert\">{}</p>",
-                escape(&error.to_string())
+                escape(&error.message())
             );
         }
         self.form(&mut html);
@@ -167,9 +168,9 @@ impl Page<'_> {
             "<form method=\"post\" action=\"/predict\" id=\"song-form\">\
              <h2>Audio features</h2><div class=\"grid\">",
         );
-        let ranges: Vec<_> = crate::popularity::SongInput {
+        let ranges: Vec<_> = spotify_ml::popularity::SongInput {
             genre: String::new(),
-            ..super::fields::default_song("")
+            ..crate::fields::default_song("")
         }
         .numeric_fields()
         .into_iter()
@@ -187,80 +188,8 @@ impl Page<'_> {
                 if invalid { " invalid" } else { "" },
                 name = field.name
             );
-            match field.name {
-                "key" => select(
-                    html,
-                    field.name,
-                    value,
-                    (-1..=11).map(|key| {
-                        let label = if key < 0 {
-                            "none".to_string()
-                        } else {
-                            PITCHES[key as usize].to_string()
-                        };
-                        (key.to_string(), format!("{key} · {label}"))
-                    }),
-                ),
-                "mode" => select(
-                    html,
-                    field.name,
-                    value,
-                    [
-                        ("1".to_string(), "1 · major".to_string()),
-                        ("0".to_string(), "0 · minor".to_string()),
-                    ]
-                    .into_iter(),
-                ),
-                _ => {
-                    let step = if field.whole {
-                        format!("{}", field.step)
-                    } else {
-                        "any".to_string()
-                    };
-                    let _ = write!(
-                        html,
-                        "<input id=\"f-{name}\" name=\"{name}\" type=\"number\" step=\"{step}\" \
-                         min=\"{min}\" max=\"{max}\" value=\"{value}\" required{aria}>",
-                        name = field.name,
-                        min = range.min,
-                        max = range.max,
-                        value = escape(value),
-                        aria = if invalid {
-                            " aria-invalid=\"true\""
-                        } else {
-                            ""
-                        },
-                    );
-                }
-            }
-            let mut hint = format!(
-                "{} · {} – {}",
-                field.label,
-                hint_number(range.min),
-                hint_number(range.max)
-            );
-            if !field.unit.is_empty() {
-                let _ = write!(hint, " {}", field.unit);
-            }
-            if field.name == "duration_ms" {
-                if let Ok(ms) = value.trim().parse::<f64>() {
-                    if (0.0..=36_000_000.0).contains(&ms) {
-                        let _ = write!(hint, " (now {})", display_value("duration_ms", ms));
-                    }
-                }
-            }
-            match self.error {
-                Some(error) if invalid => {
-                    let _ = write!(
-                        html,
-                        "<small class=\"problem\">{}</small>",
-                        escape(&error.to_string())
-                    );
-                }
-                _ => {
-                    let _ = write!(html, "<small>{}</small>", escape(&hint));
-                }
-            }
+            field_input(html, field, &range, value, invalid);
+            self.field_note(html, invalid, &field_hint(field, &range, value));
             html.push_str("</div>");
         }
         let genre = self.values.get("genre");
@@ -276,20 +205,27 @@ impl Page<'_> {
             genre,
             self.genres.iter().map(|g| (g.clone(), g.clone())),
         );
+        self.field_note(html, invalid, "The playlist genre");
+        html.push_str(
+            "</div></div><div class=\"actions\"><button type=\"submit\" id=\"predict\">\
+             Predict popularity</button><a href=\"/\" class=\"reset\">Start over</a></div></form>",
+        );
+    }
+
+    /// Under a field: the error when the field is at fault, else its hint.
+    fn field_note(&self, html: &mut String, invalid: bool, hint: &str) {
         match self.error {
             Some(error) if invalid => {
                 let _ = write!(
                     html,
                     "<small class=\"problem\">{}</small>",
-                    escape(&error.to_string())
+                    escape(&error.message())
                 );
             }
-            _ => html.push_str("<small>The playlist genre</small>"),
+            _ => {
+                let _ = write!(html, "<small>{}</small>", escape(hint));
+            }
         }
-        html.push_str(
-            "</div></div><div class=\"actions\"><button type=\"submit\" id=\"predict\">\
-             Predict popularity</button><a href=\"/\" class=\"reset\">Start over</a></div></form>",
-        );
     }
 
     fn outcome(&self, html: &mut String, outcome: &Outcome) {
@@ -318,6 +254,77 @@ impl Page<'_> {
         );
         explanation(html, outcome.explanation);
     }
+}
+
+/// The input of one numeric field: a select for `key` and `mode`, a number box for the rest.
+fn field_input(html: &mut String, field: &FormField, range: &Range, value: &str, invalid: bool) {
+    match field.name {
+        "key" => select(
+            html,
+            field.name,
+            value,
+            (-1..=11).map(|key| {
+                let label = if key < 0 {
+                    "none".to_string()
+                } else {
+                    PITCHES[key as usize].to_string()
+                };
+                (key.to_string(), format!("{key} · {label}"))
+            }),
+        ),
+        "mode" => select(
+            html,
+            field.name,
+            value,
+            [
+                ("1".to_string(), "1 · major".to_string()),
+                ("0".to_string(), "0 · minor".to_string()),
+            ]
+            .into_iter(),
+        ),
+        _ => {
+            let step = if field.whole {
+                format!("{}", field.step)
+            } else {
+                "any".to_string()
+            };
+            let _ = write!(
+                html,
+                "<input id=\"f-{name}\" name=\"{name}\" type=\"number\" step=\"{step}\" \
+                 min=\"{min}\" max=\"{max}\" value=\"{value}\" required{aria}>",
+                name = field.name,
+                min = range.min,
+                max = range.max,
+                value = escape(value),
+                aria = if invalid {
+                    " aria-invalid=\"true\""
+                } else {
+                    ""
+                },
+            );
+        }
+    }
+}
+
+/// A field's hint: its label, range and unit, and a duration in minutes as well.
+fn field_hint(field: &FormField, range: &Range, value: &str) -> String {
+    let mut hint = format!(
+        "{} · {} – {}",
+        field.label,
+        hint_number(range.min),
+        hint_number(range.max)
+    );
+    if !field.unit.is_empty() {
+        let _ = write!(hint, " {}", field.unit);
+    }
+    if field.name == "duration_ms" {
+        if let Ok(ms) = value.trim().parse::<f64>() {
+            if (0.0..=36_000_000.0).contains(&ms) {
+                let _ = write!(hint, " (now {})", display_value("duration_ms", ms));
+            }
+        }
+    }
+    hint
 }
 
 /// A `<select>` with these `(value, label)` options; a value sent that is not among them is kept

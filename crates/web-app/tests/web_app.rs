@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use linear_model::LinearQuartileModel;
 use serde_json::{json, Value};
-use spotify_ml::app::explain::explain;
-use spotify_ml::app::load::{self, LoadPlan};
-use spotify_ml::app::{most_likely, App, TrackDetails, TrackLookup, BODY_LIMIT};
 use spotify_ml::dataset::{AudioFeatures, Labels, Track};
 use spotify_ml::popularity::{QuartileModel, SongInput, QUARTILES};
 use spotify_ml::spotify_client::LocalSource;
+use web_app::explain::explain;
+use web_app::load::{self, LoadPlan};
+use web_app::{most_likely, App, TrackDetails, TrackLookup, BODY_LIMIT};
 
 const KNOWN_TRACK: &str = "6f807x0ima9a1j3VPbc7VN";
 
@@ -628,4 +628,9 @@ fn load_run_sends_every_request_and_checks_every_answer() {
         &songs,
     ));
     assert_eq!((report.ok, report.errors), (0, 20), "{report:?}");
+    let first = report.first_error.expect("the first error is kept");
+    assert!(
+        first.starts_with(&format!("connect to {addr}: ")),
+        "the error names the address and its cause: {first}"
+    );
 }

@@ -2,23 +2,25 @@
 //! router (`oneshot`), the same over a loopback keep-alive connection, and the HTML result page
 //! with its "what would move it" sweep. Served model: the tests' fixed linear model, so the
 //! numbers are the app's own cost; then the same in-process requests with the trained popularity
-//! model (from `$SPOTIFY_ML_POPULARITY_MODEL`, else `out/popularity/model`) when one is saved.
+//! model (from `$SPOTIFY_ML_POPULARITY_MODEL`, else the workspace's `out/popularity/model`) when
+//! one is saved.
 
 #[path = "../tests/linear_model/mod.rs"]
 mod linear_model;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::Router;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_main, Criterion, Throughput};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use spotify_ml::app::load::random_songs;
-use spotify_ml::app::App;
 use spotify_ml::popularity::{PopularityPredictor, QuartileModel, DEFAULT_MODEL_DIR};
 use tower::ServiceExt;
+use web_app::load::random_songs;
+use web_app::App;
 
 /// One request through the whole router, in process; the response body, after checking for 200.
 fn in_process(
@@ -72,7 +74,7 @@ fn web_app(c: &mut Criterion) {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(1);
-    let runtime = spotify_ml::app::server_runtime(threads).expect("runtime");
+    let runtime = web_app::server_runtime(threads).expect("runtime");
 
     let mut group = c.benchmark_group("web_app");
     // One request an iteration: criterion prints requests per second.
@@ -115,8 +117,15 @@ fn web_app(c: &mut Criterion) {
         })
     });
 
-    let dir = std::env::var("SPOTIFY_ML_POPULARITY_MODEL").unwrap_or(DEFAULT_MODEL_DIR.into());
-    match PopularityPredictor::load(dir.as_ref()) {
+    // Cargo runs a bench in its package's directory; the default model lives at the workspace's root.
+    let dir = std::env::var_os("SPOTIFY_ML_POPULARITY_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(DEFAULT_MODEL_DIR)
+        });
+    match PopularityPredictor::load(&dir) {
         Ok(trained) => {
             let router = App::new(Arc::new(trained)).router();
             group.bench_function("api_predict_in_process_trained_model", |b| {
@@ -131,5 +140,8 @@ fn web_app(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, web_app);
-criterion_main!(benches);
+// In a private module, since the public function criterion's macro generates cannot carry docs.
+mod group {
+    criterion::criterion_group!(benches, super::web_app);
+}
+criterion_main!(group::benches);

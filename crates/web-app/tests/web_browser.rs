@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{json, Value};
-use spotify_ml::app::{most_likely, App, TrackLookup, FIELDS};
 use spotify_ml::dataset::DataDir;
 use spotify_ml::popularity::{
     Members, PopularityData, PopularityPredictor, PredictorConfig, QuartileModel, SongInput,
     QUARTILES,
 };
+use web_app::{most_likely, App, TrackLookup, FIELDS};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -63,7 +63,7 @@ fn free_port() -> u16 {
 fn start_app(app: App) -> SocketAddr {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = spotify_ml::app::server_runtime(1).expect("tokio runtime");
+        let runtime = web_app::server_runtime(1).expect("tokio runtime");
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
@@ -298,6 +298,14 @@ fn served_model(data: Option<&DataDir>) -> Arc<dyn QuartileModel> {
     Arc::new(trained.predictor)
 }
 
+/// The shared data: `$SPOTIFY_ML_DATA`, else `../shared/data` beside the workspace (tests run in
+/// this crate's directory, two levels below it).
+fn shared_data() -> PathBuf {
+    std::env::var_os("SPOTIFY_ML_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+}
+
 /// Where screenshots go: `<target dir>/web_app/`.
 fn screenshot_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -312,7 +320,7 @@ fn browser_fills_the_form_submits_and_sees_the_quartile_and_four_bars() {
         eprintln!("SKIPPED: headless Chromium is not available: {why}");
         return;
     }
-    let data = DataDir::resolve(Some(Path::new("../shared/data"))).ok();
+    let data = DataDir::resolve(Some(&shared_data())).ok();
     let model = served_model(data.as_ref());
     let mut app = App::new(model.clone());
     if let Some(dir) = &data {

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::error::RequestError;
-use super::fields::{set_field, FIELDS};
-use crate::popularity::{QuartileModel, SongInput};
+use crate::error::RequestError;
+use crate::fields::{set_field, FIELDS};
+use spotify_ml::popularity::{QuartileModel, SongInput};
 
 /// The song of a form's `name=value` pairs. Pairs other than the song's fields (a submit
 /// button's name, say) are ignored; a song field given twice is an error.
@@ -23,7 +23,7 @@ pub fn song_from_form(
     }
     let mut song = SongInput {
         genre: String::new(),
-        ..super::fields::default_song("")
+        ..crate::fields::default_song("")
     };
     for field in &FIELDS {
         let text = match values.get(field.name) {
@@ -52,13 +52,9 @@ pub fn song_from_form(
 /// The song of a JSON object holding every field of [`SongInput`]: numbers, and `genre` a
 /// string. Any other member is an error, so a misspelt name is caught rather than ignored.
 pub fn song_from_json(body: &[u8], model: &dyn QuartileModel) -> Result<SongInput, RequestError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|error| RequestError::Json(error.to_string()))?;
+    let value: Value = serde_json::from_slice(body).map_err(RequestError::Json)?;
     let Value::Object(object) = value else {
-        return Err(RequestError::Json(format!(
-            "expected an object, got {}",
-            kind(&value)
-        )));
+        return Err(RequestError::NotAnObject(kind(&value)));
     };
     if let Some(name) = object
         .keys()
@@ -66,7 +62,7 @@ pub fn song_from_json(body: &[u8], model: &dyn QuartileModel) -> Result<SongInpu
     {
         return Err(RequestError::UnknownField(name.clone()));
     }
-    let mut song = super::fields::default_song("");
+    let mut song = crate::fields::default_song("");
     for field in &FIELDS {
         let value = match object.get(field.name) {
             None | Some(Value::Null) => return Err(RequestError::Missing(field.name)),

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release --example popularity_classifier -- --out out/popularity   # trains, once
-//! cargo run --release --example popularity_app -- --model out/popularity/model --data ../shared/data
+//! cargo run --release -p web-app --example popularity_app -- --model out/popularity/model --data ../shared/data
 //! ```
 
 use std::net::SocketAddr;
@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use spotify_ml::app::{App, TrackLookup};
 use spotify_ml::dataset::DataDir;
 use spotify_ml::popularity::{PopularityPredictor, DEFAULT_MODEL_DIR};
+use web_app::{App, TrackLookup};
 
 /// Serve the popularity web app.
 #[derive(Parser)]
@@ -40,7 +40,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    spotify_ml::app::server_runtime(args.torch_threads)?.block_on(run(args))
+    web_app::server_runtime(args.torch_threads)?.block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

@@ -1,11 +1,43 @@
-//! What a request can get wrong, and the 4xx status each problem gets.
+//! What a request can get wrong, and the 4xx status each problem gets; and the one call of the
+//! served model, whose failure becomes a [`ModelError`].
 
+use std::error::Error;
+use std::sync::Arc;
+
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
+use spotify_client::ClientError;
+use spotify_ml::popularity::{FieldError, QuartileModel, SongInput};
 
-use crate::popularity::FieldError;
+/// The served model could not score a song: the model's own error, kept whole (its message,
+/// which names the field at fault, and its causes).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct ModelError(Arc<dyn Error + Send + Sync>);
+
+impl ModelError {
+    /// The model's own error.
+    pub fn cause(&self) -> &(dyn Error + Send + Sync + 'static) {
+        self.0.as_ref()
+    }
+}
+
+/// The probability of each quartile of `song` by `model`, in the order of
+/// [`QUARTILES`](spotify_ml::popularity::QUARTILES).
+///
+/// The app's one call of [`QuartileModel::predict_proba`]: whatever error type that method
+/// returns (a message today), it is converted into a [`ModelError`] here and nowhere else.
+pub fn predict(model: &dyn QuartileModel, song: &SongInput) -> Result<[f64; 4], ModelError> {
+    model
+        .predict_proba(song)
+        .map_err(|error| ModelError(Arc::from(Box::<dyn Error + Send + Sync>::from(error))))
+}
 
 /// A problem with a request: every variant names the field when one field is at fault.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+///
+/// An answer shows [`RequestError::message`]: this error's text and, when another error caused
+/// it, the cause's.
+#[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     /// A required field is absent or empty (400).
     #[error("missing field `{0}`")]
@@ -47,14 +79,17 @@ pub enum RequestError {
         known: String,
     },
     /// The model refused the song; its message names the field (422).
-    #[error("{0}")]
-    Model(String),
-    /// A body that is not JSON, or JSON that is not one object (400).
-    #[error("the body is not a JSON object: {0}")]
-    Json(String),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A body that is not JSON (400).
+    #[error("the body is not a JSON object")]
+    Json(#[source] serde_json::Error),
+    /// JSON that is not one object: an array, a string, a number… (400).
+    #[error("the body is not a JSON object: expected an object, got {0}")]
+    NotAnObject(&'static str),
     /// A form body that cannot be decoded (400).
-    #[error("the body is not a URL-encoded form: {0}")]
-    Form(String),
+    #[error("the body is not a URL-encoded form")]
+    Form(#[source] serde_urlencoded::de::Error),
     /// The wrong `Content-Type` for the route (415).
     #[error("{route} takes Content-Type {expected}, got {got}")]
     ContentType {
@@ -65,12 +100,12 @@ pub enum RequestError {
         /// The type sent (or `none`).
         got: String,
     },
-    /// A body over [`super::BODY_LIMIT`] (413).
+    /// A body over [`crate::BODY_LIMIT`] (413).
     #[error("the request body is larger than 64 KiB")]
     TooLarge,
     /// The body could not be read (400).
-    #[error("the request body could not be read: {0}")]
-    Body(String),
+    #[error("the request body could not be read")]
+    Body(#[source] BytesRejection),
     /// `track_id` that is not a Spotify track id, URI or link (400).
     #[error("`track_id` = {0:?} is not a Spotify track id (22 letters and digits), URI or link")]
     BadTrackId(String),
@@ -81,11 +116,11 @@ pub enum RequestError {
     #[error("`track_id`: no feature source is configured; start the app with --data DIR")]
     NoTrackSource,
     /// The model or a feature source panicked: a bug of the server, not of the request (500).
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error")]
+    Internal(#[source] tokio::task::JoinError),
     /// The feature source failed (502).
-    #[error("`track_id`: the feature source failed: {0}")]
-    TrackSource(String),
+    #[error("`track_id`: the feature source failed")]
+    TrackSource(#[source] ClientError),
 }
 
 impl RequestError {
@@ -99,6 +134,7 @@ impl RequestError {
             | RequestError::GenreNotAString(_)
             | RequestError::UnknownField(_)
             | RequestError::Json(_)
+            | RequestError::NotAnObject(_)
             | RequestError::Form(_)
             | RequestError::Body(_)
             | RequestError::BadTrackId(_) => StatusCode::BAD_REQUEST,
@@ -127,17 +163,79 @@ impl RequestError {
             | RequestError::UnknownTrack(_)
             | RequestError::NoTrackSource
             | RequestError::TrackSource(_) => Some("track_id"),
-            RequestError::Model(message) => super::FIELDS
-                .iter()
-                .map(|f| f.name)
-                .chain(["genre"])
-                .find(|name| message.contains(&format!("`{name}`"))),
+            RequestError::Model(error) => model_error_field(error),
             RequestError::Json(_)
+            | RequestError::NotAnObject(_)
             | RequestError::Form(_)
             | RequestError::ContentType { .. }
             | RequestError::TooLarge
             | RequestError::Body(_)
             | RequestError::Internal(_) => None,
         }
+    }
+
+    /// The text an answer shows: this error's message and, when another error caused it, the
+    /// cause's (whose own message carries its causes: axum's and the client's errors do).
+    pub fn message(&self) -> String {
+        match self.source() {
+            Some(cause) => format!("{self}: {cause}"),
+            None => self.to_string(),
+        }
+    }
+}
+
+/// The field a model's error is about: a [`FieldError`] in its chain, else the first field the
+/// message names in backquotes, as the model's messages do (`` `valence` = 1.7 is outside … ``).
+fn model_error_field(error: &ModelError) -> Option<&'static str> {
+    let mut link: Option<&(dyn Error + 'static)> = Some(error.cause());
+    while let Some(current) = link {
+        if let Some(field) = current.downcast_ref::<FieldError>() {
+            return Some(field.field);
+        }
+        link = current.source();
+    }
+    let message = error.to_string();
+    crate::FIELDS
+        .iter()
+        .map(|f| f.name)
+        .chain(["genre"])
+        .find(|name| message.contains(&format!("`{name}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caused_error_answers_with_both_messages_and_keeps_its_cause() {
+        let cause = serde_json::from_str::<serde_json::Value>("{").expect_err("broken JSON");
+        let expected = format!("the body is not a JSON object: {cause}");
+        let error = RequestError::Json(cause);
+        assert_eq!(error.message(), expected);
+        assert!(error
+            .source()
+            .is_some_and(|source| source.is::<serde_json::Error>()));
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_model_error_names_the_field_of_a_field_error_in_its_chain_or_of_its_message() {
+        let out_of_range = FieldError {
+            field: "tempo",
+            value: 400.0,
+            min: 0.0,
+            max: 300.0,
+        };
+        let typed = RequestError::Model(ModelError(Arc::new(out_of_range)));
+        assert_eq!(typed.field(), Some("tempo"));
+        assert_eq!(typed.message(), "`tempo` = 400 is outside 0..=300");
+
+        let message = "`genre` = \"polka\" is not a genre the model knows";
+        let text = RequestError::Model(ModelError(Arc::from(
+            Box::<dyn Error + Send + Sync>::from(message),
+        )));
+        assert_eq!(text.field(), Some("genre"));
+        assert_eq!(text.message(), message);
+        assert_eq!(text.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 }

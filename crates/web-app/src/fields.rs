@@ -3,7 +3,7 @@
 //! Ranges are not repeated here: they come from [`SongInput::numeric_fields`], the one place the
 //! model's input ranges are declared.
 
-use crate::popularity::SongInput;
+use spotify_ml::popularity::SongInput;
 
 /// One numeric input of the form.
 #[derive(Clone, Copy, Debug, PartialEq)]

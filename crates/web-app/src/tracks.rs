@@ -9,7 +9,7 @@ use dataset::read::Strictness;
 use dataset::{AudioFeatures, DataDir, DatasetError};
 use spotify_client::{FeatureSource, LocalSource};
 
-use super::error::RequestError;
+use crate::error::RequestError;
 
 /// What a data set knows about a track besides its audio features.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -94,7 +94,7 @@ impl TrackLookup {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             source
                 .audio_features(std::slice::from_ref(&id))
-                .map_err(|error| RequestError::TrackSource(error.to_string()))?
+                .map_err(RequestError::TrackSource)?
         };
         match answer.into_iter().next().flatten() {
             Some(features) => Ok(FoundTrack {

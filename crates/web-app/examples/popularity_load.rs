@@ -3,8 +3,8 @@
 //! second and latency percentiles; exits non-zero on any error.
 //!
 //! ```sh
-//! cargo run --release --example popularity_load                 # the model in out/popularity/model
-//! cargo run --release --example popularity_load -- --linear   # the tests' fixed linear model
+//! cargo run --release -p web-app --example popularity_load                # the model in out/popularity/model
+//! cargo run --release -p web-app --example popularity_load -- --linear   # the tests' fixed linear model
 //! ```
 
 #[path = "../tests/linear_model/mod.rs"]
@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use spotify_ml::app::load::{self, LoadPlan};
-use spotify_ml::app::App;
 use spotify_ml::popularity::{PopularityPredictor, QuartileModel, DEFAULT_MODEL_DIR};
+use web_app::load::{self, LoadPlan};
+use web_app::App;
 
 /// Load-test the popularity web app.
 #[derive(Parser)]
@@ -70,7 +70,7 @@ fn load_model(args: &Args) -> anyhow::Result<(Arc<dyn QuartileModel>, String)> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    spotify_ml::app::server_runtime(args.torch_threads)?.block_on(run(args))
+    web_app::server_runtime(args.torch_threads)?.block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

@@ -10,13 +10,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::error::RequestError;
-use super::explain::explain;
-use super::fields::default_song;
-use super::input::{song_from_form, song_from_json};
-use super::page::{escape, FormValues, Outcome, Page, TrackBox};
-use super::{App, Prediction};
-use crate::popularity::SongInput;
+use crate::error::{predict, RequestError};
+use crate::explain::explain;
+use crate::fields::default_song;
+use crate::input::{song_from_form, song_from_json};
+use crate::page::{escape, FormValues, Outcome, Page, TrackBox};
+use crate::{App, Prediction};
+use spotify_ml::popularity::SongInput;
 
 const FORM_TYPE: &str = "application/x-www-form-urlencoded";
 const JSON_TYPE: &str = "application/json";
@@ -44,7 +44,7 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 fn json_error(error: &RequestError) -> Response {
-    let body = json!({ "error": error.to_string(), "field": error.field() });
+    let body = json!({ "error": error.message(), "field": error.field() });
     (error.status(), Json(body)).into_response()
 }
 
@@ -101,12 +101,12 @@ fn body_error(rejection: BytesRejection) -> RequestError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         RequestError::TooLarge
     } else {
-        RequestError::Body(rejection.body_text())
+        RequestError::Body(rejection)
     }
 }
 
 /// `GET /`: the form, filled from `?track_id=` when given.
-pub(super) async fn index(
+pub(crate) async fn index(
     State(app): State<App>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
@@ -124,7 +124,7 @@ pub(super) async fn index(
             // A feature source may do network I/O: keep it off the async workers.
             tokio::task::spawn_blocking(move || tracks.find(&text))
                 .await
-                .unwrap_or_else(|error| Err(RequestError::Internal(error.to_string())))
+                .unwrap_or_else(|error| Err(RequestError::Internal(error)))
         }
     };
     let track = match found {
@@ -172,7 +172,7 @@ pub(super) async fn index(
         if let Some(popularity) = details.popularity {
             notice.push_str(&format!(
                 ". Its actual popularity is {popularity:.0} ({}).",
-                crate::popularity::QUARTILES
+                spotify_ml::popularity::QUARTILES
                     [dataset::load::popularity::popularity_class(popularity)]
             ));
         }
@@ -187,7 +187,7 @@ pub(super) async fn index(
 }
 
 /// `POST /predict`: a form in, the result page out; the form keeps what was entered.
-pub(super) async fn predict_form(
+pub(crate) async fn predict_form(
     State(app): State<App>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -207,7 +207,7 @@ pub(super) async fn predict_form(
     };
     let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
         Ok(pairs) => pairs,
-        Err(error) => return app.form_error(&RequestError::Form(error.to_string()), None),
+        Err(error) => return app.form_error(&RequestError::Form(error), None),
     };
     let values = FormValues::from_pairs(&pairs);
     let result = match song_from_form(&pairs, app.model.as_ref()) {
@@ -215,14 +215,12 @@ pub(super) async fn predict_form(
             let model = app.model.clone();
             // About 200 model calls: off the async workers.
             tokio::task::spawn_blocking(move || {
-                let probabilities = model
-                    .predict_proba(&song)
-                    .map_err(|error| RequestError::Model(error.to_string()))?;
-                let explanation = explain(model.as_ref(), &song).map_err(RequestError::Model)?;
+                let probabilities = predict(model.as_ref(), &song)?;
+                let explanation = explain(model.as_ref(), &song)?;
                 Ok::<_, RequestError>((song, probabilities, explanation))
             })
             .await
-            .unwrap_or_else(|error| Err(RequestError::Internal(error.to_string())))
+            .unwrap_or_else(|error| Err(RequestError::Internal(error)))
         }
         Err(error) => Err(error),
     };
@@ -242,7 +240,7 @@ pub(super) async fn predict_form(
 }
 
 /// `POST /api/predict`: a JSON song in, a [`Prediction`] out.
-pub(super) async fn predict_json(
+pub(crate) async fn predict_json(
     State(app): State<App>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -263,19 +261,19 @@ pub(super) async fn predict_json(
         Ok(song) => song,
         Err(error) => return json_error(&error),
     };
-    match app.model.predict_proba(&song) {
+    match predict(app.model.as_ref(), &song) {
         Ok(probabilities) => Json(Prediction::from_probabilities(probabilities)).into_response(),
-        Err(error) => json_error(&RequestError::Model(error.to_string())),
+        Err(error) => json_error(&error.into()),
     }
 }
 
 /// `GET /healthz`: `ok` while the server runs.
-pub(super) async fn healthz() -> &'static str {
+pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Any other path: 404 naming it.
-pub(super) async fn not_found(uri: Uri) -> Response {
+pub(crate) async fn not_found(uri: Uri) -> Response {
     (
         StatusCode::NOT_FOUND,
         format!(

@@ -6,10 +6,11 @@
 //! 60..200 BPM and duration 2 to 6 minutes. The artist's popularity and the genre are held: they
 //! are not properties of the recording.
 
-use crate::popularity::{QuartileModel, SongInput, QUARTILES};
+use spotify_ml::popularity::{QuartileModel, SongInput, QUARTILES};
 
-use super::fields::set_field;
-use super::most_likely;
+use crate::error::{predict, ModelError};
+use crate::fields::set_field;
+use crate::most_likely;
 
 /// Index of the top quartile, 75-100, in [`QUARTILES`].
 pub const TOP: usize = 3;
@@ -65,8 +66,10 @@ pub fn sweep_values(field: &str) -> Vec<f64> {
 }
 
 /// Sweeps every audio feature of `song` (all numeric fields but `artist_popularity`).
-pub fn explain(model: &dyn QuartileModel, song: &SongInput) -> Result<Explanation, String> {
-    let baseline = model.predict_proba(song).map_err(|e| e.to_string())?[TOP];
+///
+/// Fails when the model cannot score the song or one of its variants.
+pub fn explain(model: &dyn QuartileModel, song: &SongInput) -> Result<Explanation, ModelError> {
+    let baseline = predict(model, song)?[TOP];
     let mut sweeps = Vec::new();
     for (field, current, _) in song.numeric_fields() {
         if field == "artist_popularity" {
@@ -83,7 +86,7 @@ pub fn explain(model: &dyn QuartileModel, song: &SongInput) -> Result<Explanatio
         let (mut best, mut best_probabilities) = (current, [0.0; 4]);
         for value in values {
             set_field(&mut variant, field, value);
-            let probabilities = model.predict_proba(&variant).map_err(|e| e.to_string())?;
+            let probabilities = predict(model, &variant)?;
             curve.push((value, probabilities[TOP]));
             // Ties keep the value nearest the song's: the smallest change that does as well.
             let better = probabilities[TOP] > best_probabilities[TOP]
@@ -114,7 +117,7 @@ pub fn describe(field: &str, from: f64, to: f64) -> String {
     match field {
         "danceability" => pick("more danceable", "less danceable"),
         "energy" => pick("more energetic", "calmer"),
-        "key" => format!("in {}", super::fields::display_value("key", to)),
+        "key" => format!("in {}", crate::fields::display_value("key", to)),
         "loudness" => pick("louder", "quieter"),
         "mode" => pick("in major", "in minor"),
         "speechiness" => pick("more spoken words", "fewer spoken words"),

@@ -4,6 +4,7 @@
 //! Bounded in count ([`LoadPlan::requests`]) and in time ([`LoadPlan::deadline`]): requests not
 //! sent by the deadline count as errors, so a slow machine gets a report, never a hang.
 
+use std::error::Error;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,8 +19,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::Prediction;
-use crate::popularity::SongInput;
+use crate::Prediction;
+use spotify_ml::popularity::SongInput;
 
 /// How much load to send, and where.
 #[derive(Clone, Debug)]
@@ -48,7 +49,7 @@ pub struct LoadReport {
     /// Requests that failed: a connection or protocol error, a timeout, a status other than 200,
     /// an answer that is not a valid prediction, or not sent before the deadline.
     pub errors: usize,
-    /// The first error seen, if any.
+    /// The first error seen, if any, with its cause.
     pub first_error: Option<String>,
     /// Wall time of the run, seconds.
     pub seconds: f64,
@@ -62,6 +63,54 @@ pub struct LoadReport {
     pub p99_ms: f64,
     /// Slowest request, milliseconds.
     pub max_ms: f64,
+}
+
+/// Why one request of a load run failed.
+#[derive(Debug, thiserror::Error)]
+enum RequestFailure {
+    #[error("connect to {addr}")]
+    Connect {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("set TCP_NODELAY")]
+    NoDelay(#[source] std::io::Error),
+    #[error("HTTP handshake with {addr}")]
+    Handshake {
+        addr: SocketAddr,
+        #[source]
+        source: hyper::Error,
+    },
+    #[error("connection closed")]
+    Closed(#[source] hyper::Error),
+    #[error("building the request")]
+    Build(#[source] hyper::http::Error),
+    #[error("sending")]
+    Send(#[source] hyper::Error),
+    #[error("reading the answer")]
+    Read(#[source] hyper::Error),
+    #[error("status {status}: {body}")]
+    Status {
+        status: hyper::StatusCode,
+        body: String,
+    },
+    #[error("answer is not a prediction")]
+    NotAPrediction(#[source] serde_json::Error),
+    #[error("probabilities sum to {0}")]
+    Sum(f64),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}
+
+impl RequestFailure {
+    /// The message and its cause, as the report keeps it.
+    fn describe(&self) -> String {
+        match self.source() {
+            Some(cause) => format!("{self}: {cause}"),
+            None => self.to_string(),
+        }
+    }
 }
 
 /// `count` valid songs spread over every field's range, seeded; genres drawn from `genres`.
@@ -95,7 +144,9 @@ pub async fn run(plan: &LoadPlan, songs: &[SongInput]) -> LoadReport {
     let bodies: Arc<Vec<Bytes>> = Arc::new(
         songs
             .iter()
-            .map(|song| Bytes::from(serde_json::to_vec(song).unwrap_or_default()))
+            .map(|song| {
+                Bytes::from(serde_json::to_vec(song).expect("a SongInput is numbers and a string"))
+            })
             .collect(),
     );
     let next = Arc::new(AtomicUsize::new(0));
@@ -163,9 +214,9 @@ struct ConnectionOutcome {
 }
 
 impl ConnectionOutcome {
-    fn fail(&mut self, message: String) {
+    fn fail(&mut self, failure: RequestFailure) {
         self.errors += 1;
-        self.first_error.get_or_insert(message);
+        self.first_error.get_or_insert_with(|| failure.describe());
     }
 }
 
@@ -190,8 +241,8 @@ async fn connection(
         if sender.is_none() {
             match connect(plan.addr).await {
                 Ok(new) => sender = Some(new),
-                Err(message) => {
-                    outcome.fail(message);
+                Err(failure) => {
+                    outcome.fail(failure);
                     continue;
                 }
             }
@@ -205,28 +256,26 @@ async fn connection(
             Ok(Ok(())) => outcome
                 .latencies
                 .push(started.elapsed().as_secs_f64() * 1000.0),
-            Ok(Err(message)) => {
-                outcome.fail(message);
+            Ok(Err(failure)) => {
+                outcome.fail(failure);
                 sender = None;
             }
             Err(_) => {
-                outcome.fail(format!("no answer within {:?}", plan.timeout));
+                outcome.fail(RequestFailure::Timeout(plan.timeout));
                 sender = None;
             }
         }
     }
 }
 
-async fn connect(addr: SocketAddr) -> Result<http1::SendRequest<Full<Bytes>>, String> {
+async fn connect(addr: SocketAddr) -> Result<http1::SendRequest<Full<Bytes>>, RequestFailure> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
-        .map_err(|error| format!("connect to {addr}: {error}"))?;
-    stream
-        .set_nodelay(true)
-        .map_err(|error| format!("set TCP_NODELAY: {error}"))?;
+        .map_err(|source| RequestFailure::Connect { addr, source })?;
+    stream.set_nodelay(true).map_err(RequestFailure::NoDelay)?;
     let (sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|error| format!("HTTP handshake with {addr}: {error}"))?;
+        .map_err(|source| RequestFailure::Handshake { addr, source })?;
     tokio::spawn(connection);
     Ok(sender)
 }
@@ -236,38 +285,35 @@ async fn request(
     sender: &mut http1::SendRequest<Full<Bytes>>,
     addr: SocketAddr,
     body: Bytes,
-) -> Result<(), String> {
-    sender
-        .ready()
-        .await
-        .map_err(|error| format!("connection closed: {error}"))?;
+) -> Result<(), RequestFailure> {
+    sender.ready().await.map_err(RequestFailure::Closed)?;
     let request = Request::post("/api/predict")
         .header(hyper::header::HOST, addr.to_string())
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .body(Full::new(body))
-        .map_err(|error| format!("building the request: {error}"))?;
+        .map_err(RequestFailure::Build)?;
     let response = sender
         .send_request(request)
         .await
-        .map_err(|error| format!("sending: {error}"))?;
+        .map_err(RequestFailure::Send)?;
     let status = response.status();
     let body = response
         .into_body()
         .collect()
         .await
-        .map_err(|error| format!("reading the answer: {error}"))?
+        .map_err(RequestFailure::Read)?
         .to_bytes();
     if status != hyper::StatusCode::OK {
-        return Err(format!(
-            "status {status}: {}",
-            String::from_utf8_lossy(&body)
-        ));
+        return Err(RequestFailure::Status {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
     }
-    let prediction: Prediction = serde_json::from_slice(&body)
-        .map_err(|error| format!("answer is not a prediction: {error}"))?;
+    let prediction: Prediction =
+        serde_json::from_slice(&body).map_err(RequestFailure::NotAPrediction)?;
     let sum: f64 = prediction.to_array().iter().sum();
     if (sum - 1.0).abs() > 1e-6 {
-        return Err(format!("probabilities sum to {sum}"));
+        return Err(RequestFailure::Sum(sum));
     }
     Ok(())
 }
