@@ -17,7 +17,7 @@ use std::time::Duration;
 mod chart_data;
 
 use classic_models::{Boosting, BoostingParams};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use dataset::FeatureSet;
 use evaluation::Tunable;
 use linfa::traits::Fit;
@@ -92,5 +92,8 @@ fn predict(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fit, predict);
-criterion_main!(benches);
+// In a private module, since the public function criterion's macro generates cannot carry docs.
+mod group {
+    criterion::criterion_group!(benches, super::fit, super::predict);
+}
+criterion_main!(group::benches);

@@ -8,7 +8,7 @@ use std::time::Duration;
 mod chart_data;
 
 use classic_models::{BoostingParams, KnnParams};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_main, Criterion, Throughput};
 use dataset::split::k_fold;
 use dataset::FeatureSet;
 use evaluation::{Fold, Search, Tunable, Value};
@@ -44,5 +44,8 @@ fn step(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, step);
-criterion_main!(benches);
+// In a private module, since the public function criterion's macro generates cannot carry docs.
+mod group {
+    criterion::criterion_group!(benches, super::step);
+}
+criterion_main!(group::benches);

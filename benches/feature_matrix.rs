@@ -6,7 +6,7 @@ use std::time::Duration;
 
 mod chart_data;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use dataset::FeatureSet;
 
 fn build(c: &mut Criterion) {
@@ -33,5 +33,8 @@ fn build(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, build);
-criterion_main!(benches);
+// In a private module, since the public function criterion's macro generates cannot carry docs.
+mod group {
+    criterion::criterion_group!(benches, super::build);
+}
+criterion_main!(group::benches);

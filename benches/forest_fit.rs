@@ -8,7 +8,7 @@ use std::time::Duration;
 mod chart_data;
 
 use classic_models::RandomForestParams;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use dataset::FeatureSet;
 use linfa::traits::Fit;
 use linfa::DatasetBase;
@@ -39,5 +39,8 @@ fn fit(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fit);
-criterion_main!(benches);
+// In a private module, since the public function criterion's macro generates cannot carry docs.
+mod group {
+    criterion::criterion_group!(benches, super::fit);
+}
+criterion_main!(group::benches);

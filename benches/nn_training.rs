@@ -19,7 +19,7 @@ use std::time::Duration;
 
 mod chart_data;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_main, Criterion, Throughput};
 use evaluation::{describe, ParamSet, Tunable, Value};
 use linfa::traits::Fit;
 use linfa::DatasetBase;
@@ -108,5 +108,8 @@ fn one_epoch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, one_epoch);
-criterion_main!(benches);
+// In a private module, since the public function criterion's macro generates cannot carry docs.
+mod group {
+    criterion::criterion_group!(benches, super::one_epoch);
+}
+criterion_main!(group::benches);
