@@ -14,7 +14,7 @@
 //! | `POST /api/predict` | JSON (`application/json`) → [`Prediction`] as JSON |
 //! | `GET /healthz` | `ok` |
 //!
-//! The JSON API takes one object with every field of [`SongInput`] (numbers, and `genre` a
+//! The JSON API takes one object with every field of [`SongInput`](spotify_ml::popularity::SongInput) (numbers, and `genre` a
 //! string) and answers
 //! `{"quartile":"50-75","probabilities":{"0-25":0.05,"25-50":0.2,"50-75":0.6,"75-100":0.15}}`.
 //! Bad input gets a 4xx and `{"error":"…","field":"valence"}` (`field` is `null` when the
