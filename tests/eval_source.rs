@@ -35,8 +35,10 @@ fn eval_tracks_from_a_feature_cache_equal_the_shared_files() {
     {
         let mut cache = Cache::open(&path).expect("cache");
         let mut source = LocalSource::new(&shared.eval);
-        let fetched = fetch(&mut source, Some(&mut cache), &ids, &FetchOptions::new())
-            .expect("fill the cache");
+        // Evaluation tracks carry no valence: the fill must not require it.
+        let options = FetchOptions::new().require(&[]);
+        let fetched =
+            fetch(&mut source, Some(&mut cache), &ids, &options).expect("fill the cache");
         assert_eq!(fetched.summary.features.fetched, ids.len());
     }
     let cached = prepare(&config(dir, Some(path))).expect("prepare from the cache");
@@ -65,7 +67,8 @@ fn a_cache_without_an_evaluation_id_is_an_error_naming_it() {
     {
         let mut cache = Cache::open(&path).expect("cache");
         let mut source = LocalSource::new(&shared.eval);
-        fetch(&mut source, Some(&mut cache), &ids, &FetchOptions::new()).expect("fill");
+        let options = FetchOptions::new().require(&[]);
+        fetch(&mut source, Some(&mut cache), &ids, &options).expect("fill");
     }
     match prepare(&config(dir, Some(path))) {
         Err(PipelineError::Inconsistent(message)) => {

@@ -96,7 +96,10 @@ fn eval_tracks(
     source: &mut dyn spotify_client::FeatureSource,
 ) -> Result<Vec<Track>, PipelineError> {
     let ids: Vec<String> = listed.iter().map(|track| track.id.clone()).collect();
-    let options = spotify_client::fetch::FetchOptions::new().progress(false);
+    // The evaluation tracks' valence is held out: their features come without it.
+    let options = spotify_client::fetch::FetchOptions::new()
+        .progress(false)
+        .require(&[]);
     let fetched = spotify_client::fetch::fetch(source, None, &ids, &options)?;
     let by_id: HashMap<&str, &spotify_client::fetch::FetchedTrack> = fetched
         .tracks

@@ -157,8 +157,9 @@ impl Cache {
     }
 
     /// The cached features of `id`, if any source answered for it. An entry outside the
-    /// dataset's ranges, or without [`crate::fetch::REQUIRED_FEATURES`], is
-    /// [`ClientError::InvalidValue`].
+    /// dataset's ranges is [`ClientError::InvalidValue`]. An entry may lack valence (a source
+    /// of evaluation tracks holds it out); [`crate::fetch::fetch`] checks the fields its
+    /// options require.
     pub fn features(&self, id: &str) -> Result<Option<CacheEntry<AudioFeatures>>, ClientError> {
         self.get(Kind::Features, id, check_features)
     }
@@ -299,10 +300,10 @@ fn now_millis() -> i64 {
         .map_or(0, |since| since.as_millis() as i64)
 }
 
-/// What a features entry must satisfy: the dataset's ranges and the fields the training files
-/// need ([`crate::fetch::REQUIRED_FEATURES`]).
+/// What a features entry must satisfy: the dataset's ranges. Which optional fields a use needs
+/// is the caller's to say ([`crate::fetch::FetchOptions::require`]).
 fn check_features(features: &AudioFeatures) -> Result<(), InvalidValue> {
-    dataset::validate::check_features(features, &crate::fetch::REQUIRED_FEATURES)
+    dataset::validate::check_features(features, &[])
 }
 
 fn check_analysis(summary: &AnalysisSummary) -> Result<(), InvalidValue> {

@@ -11,14 +11,20 @@ use crate::cache::Cache;
 use crate::error::ClientError;
 use crate::FeatureSource;
 
-/// The fields every fetched features record must have, besides those its type requires:
+/// The fields a fetched features record must have by default, besides those its type requires:
 /// valence, the target of the training files. Fields a source does not give (ReccoBeats has no
-/// duration or time signature) stay empty.
+/// duration or time signature) stay empty. [`FetchOptions::require`] changes the list, e.g. to
+/// none for tracks whose valence is held out.
 pub const REQUIRED_FEATURES: [AudioFeature; 1] = [AudioFeature::Valence];
 
-/// Checks an answer of `source` for `id` with the dataset's ranges and [`REQUIRED_FEATURES`].
-fn check_features(source: &str, id: &str, features: &AudioFeatures) -> Result<(), ClientError> {
-    dataset::validate::check_features(features, &REQUIRED_FEATURES).map_err(|error| {
+/// Checks an answer of `source` for `id` with the dataset's ranges and the `required` fields.
+fn check_features(
+    source: &str,
+    id: &str,
+    features: &AudioFeatures,
+    required: &[AudioFeature],
+) -> Result<(), ClientError> {
+    dataset::validate::check_features(features, required).map_err(|error| {
         ClientError::InvalidValue {
             origin: source.to_string(),
             id: id.to_string(),
@@ -43,6 +49,7 @@ fn check_analysis(source: &str, id: &str, summary: &AnalysisSummary) -> Result<(
 pub struct FetchOptions {
     analysis: bool,
     progress: bool,
+    required: Vec<AudioFeature>,
 }
 
 impl Default for FetchOptions {
@@ -52,12 +59,22 @@ impl Default for FetchOptions {
 }
 
 impl FetchOptions {
-    /// Features and analysis, no progress bar.
+    /// Features and analysis, no progress bar, features required to carry
+    /// [`REQUIRED_FEATURES`].
     pub fn new() -> FetchOptions {
         FetchOptions {
             analysis: true,
             progress: false,
+            required: REQUIRED_FEATURES.to_vec(),
         }
+    }
+
+    /// The optional fields every features record must carry; a record without one is failed
+    /// (from the source) or asked again (from the cache). `&[]` takes records whose valence is
+    /// held out, such as the evaluation tracks'.
+    pub fn require(mut self, required: &[AudioFeature]) -> FetchOptions {
+        self.required = required.to_vec();
+        self
     }
 
     /// Whether to fetch the analysis summaries too.
@@ -227,6 +244,17 @@ pub fn fetch<S: FeatureSource + ?Sized>(
             }
             Err(error) => return Err(error),
             Ok(Some(Some(entry))) => {
+                let lacking = entry.value.as_ref().and_then(|features| {
+                    check_features("cache", &track.id, features, &options.required).err()
+                });
+                if let Some(error) = lacking {
+                    summary
+                        .features
+                        .rejected
+                        .push((track.id.clone(), error.to_string()));
+                    todo.push(index);
+                    continue;
+                }
                 match entry.value {
                     Some(_) => summary.features.cached += 1,
                     None => summary.features.missing += 1,
@@ -246,7 +274,7 @@ pub fn fetch<S: FeatureSource + ?Sized>(
                 for ((id, answer), wrong) in batch_ids.iter().zip(&mut answers).zip(&mut wrong) {
                     if let Some(Err(error)) = answer
                         .as_ref()
-                        .map(|features| check_features(source.name(), id, features))
+                        .map(|features| check_features(source.name(), id, features, &options.required))
                     {
                         summary
                             .features

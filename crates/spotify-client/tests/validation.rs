@@ -1,6 +1,7 @@
 //! Every value the cache and the fetch pipeline hand on is checked with the dataset's ranges, on
-//! write and on read: a readable but wrong entry (valence 7.0, key 99, tempo −50, pitch 1e300, a
-//! missing valence) is rejected with a message naming the id, the field and the value.
+//! write and on read: a readable but wrong entry (valence 7.0, key 99, tempo −50, pitch 1e300)
+//! is rejected with a message naming the id, the field and the value. A missing valence is the
+//! fetch's to judge: failed by default, taken when the options hold valence out.
 
 mod fake;
 
@@ -113,7 +114,6 @@ fn wrong_cache_entries_are_rejected_on_read_naming_id_field_and_value() {
         (SEVEN, "valence", "7"),
         (KEY, "key", "99"),
         (TEMPO, "tempo", "-50"),
-        (NO_VALENCE, "valence", "missing"),
     ] {
         match cache.features(id) {
             Err(error) => {
@@ -126,6 +126,12 @@ fn wrong_cache_entries_are_rejected_on_read_naming_id_field_and_value() {
             Ok(entry) => panic!("{id}: the wrong entry was read as {entry:?}"),
         }
     }
+    let held_out = cache
+        .features(NO_VALENCE)
+        .expect("an entry without valence is within the ranges")
+        .and_then(|entry| entry.value)
+        .expect("it is read");
+    assert_eq!(held_out.valence, None);
     match cache.analysis(PITCH) {
         Err(error) => {
             let message = error.to_string();
@@ -242,4 +248,33 @@ fn features_without_valence_from_the_source_are_failed_and_not_cached() {
         "not cached"
     );
     assert_eq!(fetched.summary.features.fetched, 3);
+}
+
+#[test]
+fn a_cached_entry_without_valence_is_asked_again_unless_valence_is_not_required() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cache = Cache::open(&corrupted_cache(dir.path())).expect("opens");
+    let ids = vec![NO_VALENCE.to_string()];
+    let mut nothing = LocalSource::new(&[]);
+    let options = FetchOptions::new().analysis(false);
+    let lenient = fetch(
+        &mut nothing,
+        Some(&mut cache),
+        &ids,
+        &options.clone().require(&[]),
+    )
+    .expect("runs");
+    assert_eq!(lenient.summary.features.cached, 1);
+    assert!(lenient.summary.features.rejected.is_empty());
+    assert_eq!(
+        lenient.tracks[0].features.as_ref().map(|f| f.valence),
+        Some(None)
+    );
+    let strict = fetch(&mut nothing, Some(&mut cache), &ids, &options).expect("runs");
+    assert_eq!(strict.tracks[0].features, None);
+    let rejected = &strict.summary.features.rejected;
+    assert!(
+        rejected.len() == 1 && rejected[0].0 == NO_VALENCE && rejected[0].1.contains("valence"),
+        "{rejected:?}"
+    );
 }
