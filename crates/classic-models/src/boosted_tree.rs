@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ModelError;
+
 /// One node of a fitted tree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) enum Node {
@@ -32,28 +34,85 @@ impl Tree {
     }
 
     /// The value of the leaf reached from the root, going left at a split node when
-    /// `goes_left(node, feature, threshold)`. A tree that points outside itself gives 0.
+    /// `goes_left(node, feature, threshold)`.
     pub(crate) fn walk(&self, mut goes_left: impl FnMut(usize, usize, f64) -> bool) -> f64 {
         let mut index = 0;
         loop {
-            match self.nodes.get(index) {
-                Some(&Node::Split {
+            let node = self.nodes.get(index).expect(
+                "trees are grown whole, and checked by `check_trees` when loaded: every child \
+                 is a node",
+            );
+            match *node {
+                Node::Split {
                     feature,
                     threshold,
                     left,
                     right,
-                }) => {
+                } => {
                     index = if goes_left(index, feature, threshold) {
                         left
                     } else {
                         right
                     };
                 }
-                Some(Node::Leaf(value)) => return *value,
-                None => return 0.0,
+                Node::Leaf(value) => return value,
             }
         }
     }
+
+    /// Checks that the tree can be walked: it has a node, every split's children come after it
+    /// and inside the tree (so every walk ends at a leaf), splits are on features
+    /// `0..n_features` at thresholds that are not NaN, and leaves are finite.
+    fn check(&self, n_features: usize) -> Result<(), String> {
+        if self.nodes.is_empty() {
+            return Err("it has no node".into());
+        }
+        let n = self.nodes.len();
+        for (index, node) in self.nodes.iter().enumerate() {
+            match *node {
+                Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => {
+                    if feature >= n_features {
+                        return Err(format!(
+                            "node {index} splits on feature {feature} of {n_features}"
+                        ));
+                    }
+                    if threshold.is_nan() {
+                        return Err(format!("node {index} splits at NaN"));
+                    }
+                    for child in [left, right] {
+                        if child <= index || child >= n {
+                            return Err(format!(
+                                "node {index} points to node {child} (children come after \
+                                 their parent, in 1..{n})"
+                            ));
+                        }
+                    }
+                }
+                Node::Leaf(value) if !value.is_finite() => {
+                    return Err(format!("leaf {index} is {value}"));
+                }
+                Node::Leaf(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks every tree of a model read from a file ([`Tree::check`]), naming the first bad one.
+pub(crate) fn check_trees<'t>(
+    trees: impl IntoIterator<Item = &'t Tree>,
+    n_features: usize,
+) -> Result<(), ModelError> {
+    for (i, tree) in trees.into_iter().enumerate() {
+        tree.check(n_features)
+            .map_err(|problem| ModelError::InvalidModel(format!("tree {i}: {problem}")))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -86,10 +145,28 @@ mod tests {
     }
 
     #[test]
-    fn a_tree_pointing_outside_itself_gives_zero() {
-        let mut tree = stump();
-        tree.nodes.truncate(2);
-        assert_eq!(tree.predict(&[0.0, 0.9]), 0.0);
-        assert_eq!(tree.predict(&[0.0, 0.1]), -1.0);
+    fn trees_that_cannot_be_walked_are_refused_naming_the_node() {
+        assert!(check_trees([&stump()], 2).is_ok());
+        let problem = |tree: Tree, n_features: usize| {
+            check_trees([&stump(), &tree], n_features)
+                .unwrap_err()
+                .to_string()
+        };
+        let mut outside = stump();
+        outside.nodes.truncate(2);
+        assert!(problem(outside, 2).contains("tree 1: node 0 points to node 2"));
+        let mut cycle = stump();
+        cycle.nodes[0] = Node::Split {
+            feature: 0,
+            threshold: 0.5,
+            left: 0,
+            right: 2,
+        };
+        assert!(problem(cycle, 2).contains("node 0 points to node 0"));
+        assert!(problem(stump(), 1).contains("node 0 splits on feature 1 of 1"));
+        let mut infinite = stump();
+        infinite.nodes[2] = Node::Leaf(f64::INFINITY);
+        assert!(problem(infinite, 2).contains("leaf 2 is inf"));
+        assert!(problem(Tree { nodes: Vec::new() }, 2).contains("no node"));
     }
 }

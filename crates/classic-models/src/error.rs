@@ -20,6 +20,10 @@ pub enum ModelError {
     /// A hyperparameter is out of its domain, described in words.
     #[error("invalid parameters: {0}")]
     InvalidParams(String),
+    /// A model's parts contradict each other (a tree pointing outside itself, a split on a
+    /// feature the model does not have): found when a model file is loaded.
+    #[error("inconsistent model: {0}")]
+    InvalidModel(String),
     /// The training data cannot be fitted (shapes, non-finite values, too few rows).
     #[error("invalid data: {0}")]
     InvalidData(String),

@@ -24,6 +24,7 @@ macro_rules! debug_as_struct {
 }
 
 mod binning;
+mod boost_core;
 mod boosted_tree;
 pub mod boosting;
 pub mod boosting_classifier;
@@ -44,8 +45,10 @@ pub mod tree;
 pub mod twins;
 
 pub use binning::bin_edges;
-pub use boosting::{Boosting, BoostingParams, Loss};
-pub use boosting_classifier::{BoostingClassifier, BoostingClassifierParams, BoostingRound};
+pub use boosting::{Boosting, BoostingParams, BoostingValidParams, Loss};
+pub use boosting_classifier::{
+    BoostingClassifier, BoostingClassifierParams, BoostingClassifierValidParams, BoostingRound,
+};
 pub use classifier_file::{ClassifierFile, FittedClassifier};
 pub use error::ModelError;
 pub use forest_classifier::{

@@ -272,10 +272,9 @@ pub fn fetch<S: FeatureSource + ?Sized>(
                 // A wrong answer fails its id, and is neither cached nor handed on.
                 let mut wrong = vec![false; answers.len()];
                 for ((id, answer), wrong) in batch_ids.iter().zip(&mut answers).zip(&mut wrong) {
-                    if let Some(Err(error)) = answer
-                        .as_ref()
-                        .map(|features| check_features(source.name(), id, features, &options.required))
-                    {
+                    if let Some(Err(error)) = answer.as_ref().map(|features| {
+                        check_features(source.name(), id, features, &options.required)
+                    }) {
                         summary
                             .features
                             .failed
