@@ -37,8 +37,7 @@ fn eval_tracks_from_a_feature_cache_equal_the_shared_files() {
         let mut source = LocalSource::new(&shared.eval);
         // Evaluation tracks carry no valence: the fill must not require it.
         let options = FetchOptions::new().require(&[]);
-        let fetched =
-            fetch(&mut source, Some(&mut cache), &ids, &options).expect("fill the cache");
+        let fetched = fetch(&mut source, Some(&mut cache), &ids, &options).expect("fill the cache");
         assert_eq!(fetched.summary.features.fetched, ids.len());
     }
     let cached = prepare(&config(dir, Some(path))).expect("prepare from the cache");
