@@ -7,8 +7,9 @@ Each directory holds SEED/EXAMPLE/metrics.json, as tools/seed_runs writes them. 
 experiment and every model, it prints the accuracy before and after as mean ± standard deviation
 over the seeds, with the range, and the difference of the means in units of the before spread.
 An accuracy "falls beyond its spread" when the after mean is below the before mean by more than
-two standard deviations of the before runs (or, with one seed, below the before minimum). Prints
-a Markdown table and exits 1 if any accuracy falls beyond its spread.
+two standard deviations of the before runs. An accuracy the seeds do not change (every run the
+same) has no spread and is listed, not judged. Prints a Markdown table and exits 1 if any
+accuracy falls beyond its spread.
 """
 import json
 import statistics
@@ -39,7 +40,7 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     before, after = accuracies(sys.argv[1]), accuracies(sys.argv[2])
-    beyond = []
+    beyond, unmeasured = [], []
     print("| example | experiment | model | before (mean ± sd, min–max) | after (mean ± sd, min–max) | Δ mean / sd |")
     print("|---|---|---|---|---|---|")
     for key in sorted(before):
@@ -48,17 +49,27 @@ def main():
             continue
         b, a = describe(list(before[key].values())), describe(list(after[key].values()))
         delta = a[0] - b[0]
-        ratio = delta / b[1] if b[1] > 0 else float("inf") if delta else 0.0
-        falls = delta < -2 * b[1] if b[1] > 0 else a[0] < b[2]
+        if b[1] == 0:
+            # Every seed gave the same accuracy: the seeds do not reach this experiment, and
+            # there is no spread to judge a change by.
+            unmeasured.append((key, f"{delta:+.4f}"))
+            verdict = "no spread"
+            falls = False
+        else:
+            verdict = f"{delta / b[1]:+.2f}"
+            falls = delta < -2 * b[1]
         if falls:
             beyond.append((key, f"{delta:+.4f}"))
+            verdict += " **beyond**"
         print(f"| {key[0]} | {key[1]} | {key[2]} | {b[0]:.4f} ± {b[1]:.4f} ({b[2]:.4f}–{b[3]:.4f}) "
-              f"| {a[0]:.4f} ± {a[1]:.4f} ({a[2]:.4f}–{a[3]:.4f}) | {ratio:+.2f}{' **beyond**' if falls else ''} |")
+              f"| {a[0]:.4f} ± {a[1]:.4f} ({a[2]:.4f}–{a[3]:.4f}) | {verdict} |")
     seeds = sorted({s for v in before.values() for s in v})
     print(f"\n{len(before)} accuracies over seeds {', '.join(seeds)}; "
           f"{len(beyond)} below the before mean by more than two standard deviations.")
     for key, why in beyond:
         print(f"- beyond: {'/'.join(key)} {why}")
+    for key, why in unmeasured:
+        print(f"- identical over the seeds, not judged: {'/'.join(key)} {why}")
     sys.exit(1 if beyond else 0)
 
 

@@ -6,7 +6,7 @@
 //! LightGBM draws them (`draws.rs`), so `seed(s)` here and `seed=s` there give the same model.
 //! `tools/compare_peers` checks this on the chart tracks, prediction by prediction.
 //!
-//! The engine is [`crate::boost_core`], which the classifier shares; this module is its
+//! The engine is `boost_core.rs`, which the classifier shares; this module is its
 //! regression objectives. `docs/BOOSTING.md` records why this is written here rather than taken from a crate: it was
 //! measured against `perpetual`, `forust-ml` and Python LightGBM on the chart tracks.
 

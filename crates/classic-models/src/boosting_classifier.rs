@@ -1,4 +1,4 @@
-//! Gradient-boosted classification trees: the crate's boosting engine ([`crate::boost_core`])
+//! Gradient-boosted classification trees: the crate's boosting engine (`boost_core.rs`)
 //! with the cross-entropy objectives, softmax (one tree per class and round) or logistic (one
 //! tree per round for two classes), second-order (Newton) leaf values and split gains, and
 //! early stopping on a seeded held-out part of the training rows. Growth, bagging, feature
