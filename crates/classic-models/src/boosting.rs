@@ -749,6 +749,32 @@ mod tests {
     }
 
     #[test]
+    fn from_params_refuses_names_its_space_does_not_declare() {
+        let set = |pairs: &[(&str, Value)]| -> ParamSet {
+            pairs
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.clone()))
+                .collect()
+        };
+        let known = set(&[
+            ("n_trees", Value::Int(40)),
+            ("loss", Value::Text("huber".into())),
+            ("huber_delta", Value::Float(0.2)),
+            ("seed", Value::Int(7)),
+        ]);
+        let params = BoostingParams::from_params(&known).unwrap();
+        assert_eq!(params.check_ref().unwrap().loss(), Loss::Huber(0.2));
+        let typo = set(&[("n_tres", Value::Int(40))]);
+        let error = BoostingParams::from_params(&typo).unwrap_err().to_string();
+        assert!(
+            error.contains("n_tres") && error.contains("n_trees"),
+            "{error}"
+        );
+        let bad_loss = set(&[("loss", Value::Text("l3".into()))]);
+        assert!(BoostingParams::from_params(&bad_loss).is_err());
+    }
+
+    #[test]
     fn bad_parameters_and_shapes_are_errors() {
         let (x, y) = synthetic(100, 5);
         let data = DatasetBase::new(x.clone(), y);
