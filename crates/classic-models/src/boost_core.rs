@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use crate::binning::{bin_edges, bin_of};
 use crate::boosted_tree::{Node, Tree};
 use crate::draws::Draws;
+use crate::error::ModelError;
 use crate::team::{lock, Abandoned, Pair};
 
 /// What a loss tells the engine: its starting scores, its derivatives, its leaf values and its
@@ -186,7 +187,86 @@ pub(crate) fn raw_scores(x: ArrayView2<'_, f64>, base: &[f64], rounds: &[&[Tree]
     blocks.concat()
 }
 
+impl GrowRules {
+    /// Checks the rules both boostings share, naming the first bad parameter.
+    pub(crate) fn check(&self) -> Result<(), ModelError> {
+        let non_negative = |v: f64| v >= 0.0 && v.is_finite();
+        if self.max_leaves < 2 {
+            return Err(ModelError::parameter(
+                "max_leaves",
+                self.max_leaves,
+                "at least 2",
+            ));
+        }
+        if self.max_depth == Some(0) {
+            return Err(ModelError::parameter("max_depth", 0, "None or at least 1"));
+        }
+        if self.min_leaf_rows == 0 {
+            return Err(ModelError::parameter("min_leaf_rows", 0, "at least 1"));
+        }
+        if !non_negative(self.min_leaf_hessian) {
+            let value = self.min_leaf_hessian;
+            return Err(ModelError::parameter(
+                "min_leaf_hessian",
+                value,
+                "finite and >= 0",
+            ));
+        }
+        if !non_negative(self.l2) {
+            return Err(ModelError::parameter(
+                "l2_regularisation",
+                self.l2,
+                "finite and >= 0",
+            ));
+        }
+        if !non_negative(self.min_split_gain) {
+            let value = self.min_split_gain;
+            return Err(ModelError::parameter(
+                "min_split_gain",
+                value,
+                "finite and >= 0",
+            ));
+        }
+        if !(2..=256).contains(&self.max_bins) {
+            return Err(ModelError::parameter("max_bins", self.max_bins, "2..=256"));
+        }
+        Ok(())
+    }
+}
+
 impl RoundRules {
+    /// Checks the rules both boostings share, naming the first bad parameter (the number of
+    /// rounds is named by each boosting itself).
+    pub(crate) fn check(&self) -> Result<(), ModelError> {
+        let fraction = |v: f64| v > 0.0 && v <= 1.0;
+        if !fraction(self.learning_rate) {
+            return Err(ModelError::parameter(
+                "learning_rate",
+                self.learning_rate,
+                "(0, 1]",
+            ));
+        }
+        if !fraction(self.row_fraction) {
+            return Err(ModelError::parameter(
+                "row_fraction",
+                self.row_fraction,
+                "(0, 1]",
+            ));
+        }
+        if !fraction(self.feature_fraction) {
+            let value = self.feature_fraction;
+            return Err(ModelError::parameter("feature_fraction", value, "(0, 1]"));
+        }
+        if self.early_stopping_rounds == 0 {
+            return Err(ModelError::parameter(
+                "early_stopping_rounds",
+                0,
+                "at least 1",
+            ));
+        }
+        Ok(())
+    }
+
     /// Rows expected in each tree's bag.
     fn bag_size(&self, n: usize) -> usize {
         ((n as f64 * self.row_fraction).round() as usize).clamp(1, n.max(1))

@@ -251,57 +251,11 @@ impl ParamGuard for BoostingParams {
 
     fn check_ref(&self) -> Result<&BoostingValidParams, ModelError> {
         let p = &self.0;
-        let fraction = |v: f64| v > 0.0 && v <= 1.0;
         if p.n_trees == 0 {
             return Err(ModelError::parameter("n_trees", 0, "at least 1"));
         }
-        if !fraction(p.learning_rate) {
-            return Err(ModelError::parameter(
-                "learning_rate",
-                p.learning_rate,
-                "(0, 1]",
-            ));
-        }
-        if p.max_leaves < 2 {
-            return Err(ModelError::parameter(
-                "max_leaves",
-                p.max_leaves,
-                "at least 2",
-            ));
-        }
-        if p.min_leaf_rows == 0 {
-            return Err(ModelError::parameter("min_leaf_rows", 0, "at least 1"));
-        }
-        if !(p.l2_regularisation >= 0.0 && p.l2_regularisation.is_finite()) {
-            let value = p.l2_regularisation;
-            return Err(ModelError::parameter(
-                "l2_regularisation",
-                value,
-                "finite and >= 0",
-            ));
-        }
-        if !(p.min_split_gain >= 0.0 && p.min_split_gain.is_finite()) {
-            let value = p.min_split_gain;
-            return Err(ModelError::parameter(
-                "min_split_gain",
-                value,
-                "finite and >= 0",
-            ));
-        }
-        if !fraction(p.row_fraction) {
-            return Err(ModelError::parameter(
-                "row_fraction",
-                p.row_fraction,
-                "(0, 1]",
-            ));
-        }
-        if !fraction(p.feature_fraction) {
-            let value = p.feature_fraction;
-            return Err(ModelError::parameter("feature_fraction", value, "(0, 1]"));
-        }
-        if !(2..=256).contains(&p.max_bins) {
-            return Err(ModelError::parameter("max_bins", p.max_bins, "2..=256"));
-        }
+        p.grow_rules().check()?;
+        p.round_rules().check()?;
         if let Loss::Huber(delta) = p.loss {
             if !(delta > 0.0 && delta.is_finite()) {
                 return Err(ModelError::parameter(
@@ -311,22 +265,12 @@ impl ParamGuard for BoostingParams {
                 ));
             }
         }
-        if p.max_depth == Some(0) {
-            return Err(ModelError::parameter("max_depth", 0, "None or at least 1"));
-        }
         if !(0.0..1.0).contains(&p.validation_fraction) {
             let value = p.validation_fraction;
             return Err(ModelError::parameter(
                 "validation_fraction",
                 value,
                 "[0, 1)",
-            ));
-        }
-        if p.early_stopping_rounds == 0 {
-            return Err(ModelError::parameter(
-                "early_stopping_rounds",
-                0,
-                "at least 1",
             ));
         }
         Ok(p)

@@ -250,66 +250,11 @@ impl ParamGuard for BoostingClassifierParams {
 
     fn check_ref(&self) -> Result<&BoostingClassifierValidParams, ModelError> {
         let p = &self.0;
-        let fraction = |v: f64| v > 0.0 && v <= 1.0;
-        let non_negative = |v: f64| v >= 0.0 && v.is_finite();
         if p.n_rounds == 0 {
             return Err(ModelError::parameter("n_rounds", 0, "at least 1"));
         }
-        if !fraction(p.learning_rate) {
-            return Err(ModelError::parameter(
-                "learning_rate",
-                p.learning_rate,
-                "(0, 1]",
-            ));
-        }
-        if p.max_leaves < 2 {
-            return Err(ModelError::parameter(
-                "max_leaves",
-                p.max_leaves,
-                "at least 2",
-            ));
-        }
-        if p.min_leaf_rows == 0 {
-            return Err(ModelError::parameter("min_leaf_rows", 0, "at least 1"));
-        }
-        if !non_negative(p.min_leaf_hessian) {
-            let value = p.min_leaf_hessian;
-            return Err(ModelError::parameter(
-                "min_leaf_hessian",
-                value,
-                "finite and >= 0",
-            ));
-        }
-        if !non_negative(p.l2_regularisation) {
-            let value = p.l2_regularisation;
-            return Err(ModelError::parameter(
-                "l2_regularisation",
-                value,
-                "finite and >= 0",
-            ));
-        }
-        if !non_negative(p.min_split_gain) {
-            let value = p.min_split_gain;
-            return Err(ModelError::parameter(
-                "min_split_gain",
-                value,
-                "finite and >= 0",
-            ));
-        }
-        if !fraction(p.row_fraction) {
-            return Err(ModelError::parameter(
-                "row_fraction",
-                p.row_fraction,
-                "(0, 1]",
-            ));
-        }
-        if !fraction(p.feature_fraction) {
-            let value = p.feature_fraction;
-            return Err(ModelError::parameter("feature_fraction", value, "(0, 1]"));
-        }
-        if !(2..=256).contains(&p.max_bins) {
-            return Err(ModelError::parameter("max_bins", p.max_bins, "2..=256"));
-        }
+        p.grow_rules().check()?;
+        p.round_rules().check()?;
         if !(0.0..1.0).contains(&p.validation_fraction) {
             let value = p.validation_fraction;
             return Err(ModelError::parameter(
@@ -317,16 +262,6 @@ impl ParamGuard for BoostingClassifierParams {
                 value,
                 "[0, 1)",
             ));
-        }
-        if p.early_stopping_rounds == 0 {
-            return Err(ModelError::parameter(
-                "early_stopping_rounds",
-                0,
-                "at least 1",
-            ));
-        }
-        if p.max_depth == Some(0) {
-            return Err(ModelError::parameter("max_depth", 0, "None or at least 1"));
         }
         check_n_classes(p.n_classes)?;
         Ok(p)
