@@ -551,6 +551,19 @@ impl Manifest {
                 "the manifest's columns or classes are not those of this build",
             )));
         }
+        evaluation::blend::check_weights(&self.weights)
+            .map_err(|e| corrupt(FileProblem::Weights(e)))?;
+        let [boosting, network] = self.weights;
+        let unlisted = match self.members {
+            Members::Boosting => network > 0.0,
+            Members::Network => boosting > 0.0,
+            Members::Blend => false,
+        };
+        if unlisted {
+            return Err(corrupt(FileProblem::Mismatch(
+                "a model the manifest does not list has a blend weight",
+            )));
+        }
         Ok(())
     }
 }

@@ -109,3 +109,113 @@ fn saved_predictor_reloads_with_identical_probabilities_and_validates_input() {
         "{error}"
     );
 }
+
+/// The messages of an error and of every cause below it.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(" / ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// A copy of the saved model in `from`, with `file` changed by `edit` (as JSON).
+fn tampered(
+    from: &std::path::Path,
+    file: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = copy.path().join(file);
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut value);
+    std::fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
+    copy
+}
+
+/// Calls `visit` on every JSON object inside `value`, depth first.
+fn each_object(value: &mut serde_json::Value, visit: &mut impl FnMut(&mut serde_json::Value)) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for child in map.values_mut() {
+                each_object(child, visit);
+            }
+            visit(value);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| each_object(v, visit)),
+        _ => {}
+    }
+}
+
+/// Loading `dir` fails on `file`, with `expected` in the error or its causes.
+fn refused(dir: &tempfile::TempDir, file: &str, expected: &str) {
+    match PopularityPredictor::load(dir.path()) {
+        Err(error @ PredictorError::Corrupt { .. }) => {
+            let text = chain(&error);
+            assert!(text.contains(file) && text.contains(expected), "{text}");
+        }
+        other => panic!("expected {file} to be refused ({expected}), got {other:?}"),
+    }
+}
+
+/// Issue 23, faults 1 and 2: a model file whose values cannot give probabilities (blend weights
+/// that are negative, huge or do not sum to one; leaves that overflow; a tree that points back
+/// at itself) is refused when loaded, naming the file, instead of predicting nonsense or hanging.
+#[test]
+fn saved_models_with_impossible_values_are_refused_on_load() {
+    let data = data();
+    let rows: Vec<usize> = (0..data.y.len()).step_by(9).collect();
+    let config = PredictorConfig {
+        members: Members::Blend,
+        seed: 5,
+        quick: true,
+    };
+    let trained = PopularityPredictor::train(&data, &rows, &config).expect("trains");
+    let saved = tempfile::tempdir().unwrap();
+    trained.predictor.save(saved.path()).expect("saves");
+    PopularityPredictor::load(saved.path()).expect("the untouched copy loads");
+
+    for (weights, expected) in [
+        (serde_json::json!([5.0, -4.0]), "weight 1 is -4"),
+        (serde_json::json!([1e308, 0.0]), "sum to 1e308"),
+        (serde_json::json!([0.5, 0.4]), "sum to 0.9"),
+        (serde_json::json!([f64::MAX, f64::MAX]), "weight"),
+    ] {
+        let copy = tampered(saved.path(), "predictor.json", |v| v["weights"] = weights);
+        refused(&copy, "predictor.json", expected);
+    }
+    let copy = tampered(saved.path(), "predictor.json", |v| {
+        v["members"] = "boosting".into();
+        v["weights"] = serde_json::json!([0.5, 0.5]);
+    });
+    refused(&copy, "predictor.json", "does not list");
+
+    let huge_leaves = tampered(saved.path(), "boosting.json", |v| {
+        each_object(v, &mut |object| {
+            if object.get("Leaf").is_some() {
+                object["Leaf"] = 1e308.into();
+            }
+        })
+    });
+    refused(&huge_leaves, "boosting.json", "beyond any finite score");
+
+    let mut first = true;
+    let self_pointing = tampered(saved.path(), "boosting.json", |v| {
+        each_object(v, &mut |object| {
+            if let Some(split) = object.get_mut("Split") {
+                if std::mem::take(&mut first) {
+                    split["left"] = 0.into();
+                }
+            }
+        })
+    });
+    refused(&self_pointing, "boosting.json", "points to node 0");
+}

@@ -56,6 +56,9 @@ pub enum FileProblem {
         /// The version this build reads.
         expected_version: u32,
     },
+    /// The blend weights cannot weight a blend.
+    #[error("its blend weights are invalid")]
+    Weights(#[source] evaluation::blend::WeightsError),
     /// The file disagrees with its manifest, or the manifest with this build.
     #[error("{0}")]
     Mismatch(&'static str),
@@ -293,6 +296,9 @@ fn read_manifest(path: &Path) -> Result<Manifest, SavedError> {
             expected_version: SAVED_VERSION,
         }));
     }
+    let weights: Vec<f64> = manifest.members.iter().map(|m| m.weight).collect();
+    evaluation::blend::check_weights(&weights)
+        .map_err(|e| SavedError::file(path)(FileProblem::Weights(e)))?;
     Ok(manifest)
 }
 
@@ -394,6 +400,33 @@ mod tests {
             text.contains("random_forest, logistic, knn, network, blend"),
             "{text}"
         );
+    }
+
+    /// Issue 23, fault 2: blend weights that cannot weight probabilities are refused before any
+    /// member is read.
+    #[test]
+    fn a_manifest_whose_blend_weights_are_impossible_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (weights, expected) in [
+            ("5, -4", "weight 1 is -4"),
+            ("1e308, 0", "sum to 1e308"),
+            ("0.5, 0.25", "sum to 0.75"),
+        ] {
+            let (a, b) = weights.split_once(", ").unwrap();
+            let manifest = format!(
+                r#"{{"format": "spotify-ml/classifier", "version": 1, "experiment": "moods",
+                "model": "blend", "classes": ["a", "b"], "feature_names": ["x"],
+                "members": [{{"kind": "classic", "file": "m0.json", "weight": {a}}},
+                            {{"kind": "network", "file": "m1.json", "weight": {b}}}]}}"#
+            );
+            std::fs::write(dir.path().join(MANIFEST), manifest).unwrap();
+            let error = SavedClassifier::load(dir.path()).unwrap_err();
+            let text = chain(&error);
+            assert!(
+                text.contains("classifier.json") && text.contains(expected),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -103,6 +103,31 @@ impl Tree {
     }
 }
 
+/// Checks that no row can reach a score beyond `f64`: `|base|` plus the largest `|leaf|` of
+/// every tree adding to this score is finite. Each leaf being finite is not enough: two leaves
+/// of 1e308 sum to infinity, and a softmax of infinities is NaN. `what` names the score.
+pub(crate) fn check_reach<'t>(
+    what: &str,
+    base: f64,
+    trees: impl IntoIterator<Item = &'t Tree>,
+) -> Result<(), ModelError> {
+    let reach = trees.into_iter().fold(base.abs(), |total, tree| {
+        let largest = tree.nodes.iter().fold(0.0_f64, |m, node| match node {
+            Node::Leaf(value) => m.max(value.abs()),
+            Node::Split { .. } => m,
+        });
+        total + largest
+    });
+    if reach.is_finite() {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidModel(format!(
+            "{what}: the base score and the largest leaf of every tree sum to {reach}, beyond \
+             any finite score (leaf values too large)"
+        )))
+    }
+}
+
 /// Checks every tree of a model read from a file ([`Tree::check`]), naming the first bad one.
 pub(crate) fn check_trees<'t>(
     trees: impl IntoIterator<Item = &'t Tree>,
@@ -168,5 +193,22 @@ mod tests {
         infinite.nodes[2] = Node::Leaf(f64::INFINITY);
         assert!(problem(infinite, 2).contains("leaf 2 is inf"));
         assert!(problem(Tree { nodes: Vec::new() }, 2).contains("no node"));
+    }
+
+    #[test]
+    fn finite_leaves_whose_sum_overflows_are_refused() {
+        assert!(check_reach("score", 0.5, [&stump(), &stump()]).is_ok());
+        let mut huge = stump();
+        huge.nodes[1] = Node::Leaf(-1e308);
+        assert!(check_reach("score", 0.0, [&huge]).is_ok());
+        let message = check_reach("class 2", 0.0, [&huge, &huge])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("class 2") && message.contains("inf"),
+            "{message}"
+        );
+        assert!(check_reach("score", f64::MAX, [&stump()]).is_ok());
+        assert!(check_reach("score", -f64::MAX, [&huge]).is_err());
     }
 }

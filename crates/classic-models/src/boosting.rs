@@ -19,7 +19,7 @@ use evaluation::classification::holdout;
 use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable, Value};
 
 use crate::boost_core::{self, GrowRules, LeafSums, Objective, RoundRules, Validation};
-use crate::boosted_tree::{check_trees, Tree};
+use crate::boosted_tree::{check_reach, check_trees, Tree};
 use crate::error::ModelError;
 
 /// The loss the trees descend.
@@ -324,6 +324,7 @@ impl TryFrom<BoostingData> for Boosting {
             )));
         }
         check_trees(&data.trees, data.n_features)?;
+        check_reach("the prediction", data.base, &data.trees)?;
         Ok(Boosting {
             base: data.base,
             trees: data.trees,

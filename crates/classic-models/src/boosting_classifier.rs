@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use evaluation::classification::{holdout, PredictProba};
 
 use crate::boost_core::{self, GrowRules, LeafSums, Objective, RoundRules, Validation};
-use crate::boosted_tree::{check_trees, Tree};
+use crate::boosted_tree::{check_reach, check_trees, Tree};
 use crate::classes::check_n_classes;
 use crate::error::ModelError;
 
@@ -341,6 +341,10 @@ impl TryFrom<BoostingClassifierData> for BoostingClassifier {
             ));
         }
         check_trees(data.rounds.iter().flatten(), data.n_features)?;
+        for (output, &base) in data.base.iter().enumerate() {
+            let trees = data.rounds.iter().map(|round| &round[output]);
+            check_reach(&format!("raw score {output}"), base, trees)?;
+        }
         Ok(BoostingClassifier {
             n_classes: data.n_classes,
             n_features: data.n_features,

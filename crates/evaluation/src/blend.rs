@@ -23,6 +23,55 @@ pub struct BlendResult {
     pub oof: Array1<f64>,
 }
 
+/// Why blend weights (read from a file, say) cannot weight a blend.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum WeightsError {
+    /// There is no weight at all.
+    #[error("a blend needs at least one weight")]
+    Empty,
+    /// A weight that is negative, infinite or NaN.
+    #[error("weight {index} is {}; blend weights are finite and non-negative", readable(*.value))]
+    Invalid {
+        /// Its position.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// Weights that do not sum to one.
+    #[error("the weights sum to {}, not 1", readable(*.0))]
+    Sum(f64),
+}
+
+/// A number as people read it: 0.9, -4, 1e308 (not 309 digits).
+fn readable(value: f64) -> String {
+    if value != 0.0 && value.is_finite() && !(1e-4..1e6).contains(&value.abs()) {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
+}
+
+/// Checks that `weights` can weight a blend of probabilities or predictions: at least one,
+/// each finite and non-negative, and their sum 1 within 1e-9 (weights chosen by
+/// [`select_weights`] or [`crate::classification::select_proba_weights`] are).
+pub fn check_weights(weights: &[f64]) -> Result<(), WeightsError> {
+    if weights.is_empty() {
+        return Err(WeightsError::Empty);
+    }
+    if let Some((index, &value)) = weights
+        .iter()
+        .enumerate()
+        .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+    {
+        return Err(WeightsError::Invalid { index, value });
+    }
+    let sum: f64 = weights.iter().sum();
+    if (sum - 1.0).abs() > 1e-9 {
+        return Err(WeightsError::Sum(sum));
+    }
+    Ok(())
+}
+
 /// Number of greedy selection steps: the weights are multiples of 1/STEPS.
 const STEPS: usize = 100;
 
@@ -128,6 +177,38 @@ pub fn blend(
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn weights_from_a_file_are_finite_non_negative_and_sum_to_one() {
+        assert_eq!(check_weights(&[0.85, 0.05, 0.1]), Ok(()));
+        assert_eq!(check_weights(&[1.0]), Ok(()));
+        assert_eq!(check_weights(&[]), Err(WeightsError::Empty));
+        assert_eq!(
+            check_weights(&[5.0, -4.0]),
+            Err(WeightsError::Invalid {
+                index: 1,
+                value: -4.0
+            })
+        );
+        assert!(matches!(
+            check_weights(&[0.5, f64::NAN]),
+            Err(WeightsError::Invalid { index: 1, .. })
+        ));
+        assert_eq!(check_weights(&[1e308, 0.0]), Err(WeightsError::Sum(1e308)));
+        assert_eq!(check_weights(&[0.5, 0.4]), Err(WeightsError::Sum(0.9)));
+        assert_eq!(
+            WeightsError::Sum(1e308).to_string(),
+            "the weights sum to 1e308, not 1"
+        );
+        assert_eq!(
+            WeightsError::Invalid {
+                index: 1,
+                value: -4.0
+            }
+            .to_string(),
+            "weight 1 is -4; blend weights are finite and non-negative"
+        );
+    }
 
     #[test]
     fn weights_favour_the_better_member_and_sum_to_one() {

@@ -271,6 +271,7 @@ pub(crate) fn load(
     .map_err(|error| file_error(&json_path, "the architecture cannot be built", error))?;
     vs.load(&weights_path)
         .map_err(|error| file_error(&weights_path, "cannot read the weights", error))?;
+    check_finite_weights(&vs, &weights_path)?;
     Ok(FittedNetwork {
         vs,
         config: file.architecture,
@@ -281,6 +282,27 @@ pub(crate) fn load(
         history: file.history,
         best_epoch: file.best_epoch,
     })
+}
+
+/// Checks that every weight of a loaded network is finite: a NaN or infinite weight would make
+/// every prediction NaN, which no caller could tell from a fault of its input.
+fn check_finite_weights(vs: &VarStore, weights_path: &Path) -> Result<(), NeuralError> {
+    let mut variables: Vec<(String, tch::Tensor)> = vs.variables().into_iter().collect();
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, tensor) in variables {
+        let finite = tensor
+            .f_isfinite()
+            .and_then(|flags| flags.f_all())
+            .and_then(|all| all.f_int64_value(&[]))
+            .map_err(|error| file_error(weights_path, "cannot check the weights", error))?;
+        if finite == 0 {
+            return Err(bad_file(
+                weights_path,
+                format!("tensor {name} holds a NaN or infinite weight"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The weights file named in a JSON file, which must sit beside it.
@@ -310,6 +332,19 @@ fn check_consistent(file: &ModelFile, json_path: &Path) -> Result<(), NeuralErro
             format!(
                 "scaler has {} columns, the model {n}",
                 file.scaler.mean.len()
+            ),
+        ));
+    }
+    let scaler = &file.scaler;
+    if let Some(column) = (0..n).find(|&j| {
+        !(scaler.mean[j].is_finite() && scaler.scale[j].is_finite() && scaler.scale[j] > 0.0)
+    }) {
+        return Err(bad_file(
+            json_path,
+            format!(
+                "scaler column {column} has mean {} and scale {}; both must be finite and the \
+                 scale positive",
+                scaler.mean[column], scaler.scale[column]
             ),
         ));
     }

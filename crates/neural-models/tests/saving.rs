@@ -150,3 +150,57 @@ fn corrupt_missing_or_foreign_files_give_errors_naming_the_file() {
     let error = MlpClassifier::load(&json).unwrap_err();
     assert!(matches!(error, NeuralError::WrongTask { .. }), "{error}");
 }
+
+/// FNV-1a, 64 bits, as the model file records its weights' hash: a test that changes the
+/// weights on purpose records their new hash, so that the check under test is the one reached.
+fn fnv1a64(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+#[test]
+fn non_finite_weights_or_scaler_values_are_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = regressor().save(dir.path()).unwrap();
+    let weights = dir.path().join("model.safetensors");
+    let original = fs::read(&weights).unwrap();
+    let text = fs::read_to_string(&json).unwrap();
+
+    // A NaN in the first tensor's data, with the hash the file then needs.
+    let header_len = u64::from_le_bytes(original[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&original[8..8 + header_len]).unwrap();
+    let (name, tensor) = header
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(name, _)| name.as_str() != "__metadata__")
+        .unwrap();
+    assert_eq!(tensor["dtype"], "F32", "{name}: {tensor}");
+    let start = 8 + header_len + tensor["data_offsets"][0].as_u64().unwrap() as usize;
+    let mut poisoned = original.clone();
+    poisoned[start..start + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    fs::write(&weights, &poisoned).unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    record["weights"]["fnv1a64"] = fnv1a64(&poisoned).into();
+    fs::write(&json, record.to_string()).unwrap();
+    let message = MlpRegressor::load(&json).unwrap_err().to_string();
+    assert!(
+        message.contains("model.safetensors") && message.contains("NaN or infinite"),
+        "{message}"
+    );
+
+    // A zero scale in the scaler.
+    fs::write(&weights, &original).unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    record["scaler"]["scale"]["data"][1] = 0.0.into();
+    fs::write(&json, record.to_string()).unwrap();
+    let message = MlpRegressor::load(&json).unwrap_err().to_string();
+    assert!(
+        message.contains("model.json") && message.contains("scaler column 1"),
+        "{message}"
+    );
+    fs::write(&json, &text).unwrap();
+    MlpRegressor::load(&json).unwrap();
+}
