@@ -599,6 +599,12 @@ impl Tunable for BoostingParams {
     }
 }
 
+impl crate::check::CheckedFile for Boosting {
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        crate::check::width("the boosted trees", self.n_features, n_features)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

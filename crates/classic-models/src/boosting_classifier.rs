@@ -612,6 +612,12 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for BoostingClassifierValidPara
     }
 }
 
+impl crate::check::CheckedFile for BoostingClassifier {
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        crate::check::width("the boosted trees", self.n_features, n_features)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

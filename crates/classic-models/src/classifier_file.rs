@@ -9,6 +9,8 @@ use std::path::Path;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use crate::check::CheckedFile;
+
 use evaluation::classification::{PredictProba, ProbaError};
 
 use crate::boosting_classifier::BoostingClassifier;
@@ -34,6 +36,17 @@ pub enum FittedClassifier {
     Logistic(ScaledModel<LogisticClassifier>),
     /// k nearest neighbours on standardised inputs.
     Knn(ScaledModel<KnnClassifier>),
+}
+
+impl crate::check::CheckedFile for FittedClassifier {
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        match self {
+            FittedClassifier::Boosting(m) => m.check_file(n_features),
+            FittedClassifier::Forest(m) => m.check_file(n_features),
+            FittedClassifier::Logistic(m) => m.check_file(n_features),
+            FittedClassifier::Knn(m) => m.check_file(n_features),
+        }
+    }
 }
 
 impl PredictProba for FittedClassifier {
@@ -119,6 +132,13 @@ impl ClassifierFile {
                 ),
             });
         }
+        file.model
+            .check_file(file.feature_names.len())
+            .map_err(|problem| ModelError::Inconsistent {
+                path: path.to_path_buf(),
+                what: "classifier",
+                problem,
+            })?;
         Ok(file)
     }
 }

@@ -415,6 +415,72 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for ForestClassifierValidParams
     }
 }
 
+impl crate::check::CheckedFile for ForestClassifier {
+    /// At least one tree; in every tree, children after their parent and inside it, splits on
+    /// the forest's features at thresholds that are not NaN, and leaves of one share per class,
+    /// each in 0..=1, summing to 1.
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        crate::check::width("the forest", self.n_features, n_features)?;
+        if self.trees.is_empty() || self.n_classes < 2 {
+            return Err(format!(
+                "a forest of {} trees over {} classes",
+                self.trees.len(),
+                self.n_classes
+            ));
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            check_tree(tree, self.n_features, self.n_classes)
+                .map_err(|problem| format!("tree {t}: {problem}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The checks of one tree of a [`ForestClassifier`] read from a file.
+fn check_tree(nodes: &[Node], n_features: usize, n_classes: usize) -> Result<(), String> {
+    if nodes.is_empty() {
+        return Err("it has no node".into());
+    }
+    for (index, node) in nodes.iter().enumerate() {
+        match node {
+            Node::Split {
+                feature,
+                threshold,
+                left,
+                right,
+            } => {
+                if *feature >= n_features || threshold.is_nan() {
+                    return Err(format!(
+                        "node {index} splits on feature {feature} of {n_features} at {threshold}"
+                    ));
+                }
+                if [left, right]
+                    .iter()
+                    .any(|&&c| c <= index || c >= nodes.len())
+                {
+                    return Err(format!(
+                        "node {index} points to nodes {left} and {right} (children come after \
+                         their parent, in 1..{})",
+                        nodes.len()
+                    ));
+                }
+            }
+            Node::Leaf(shares) => {
+                let valid = shares.len() == n_classes
+                    && shares.iter().all(|s| (0.0..=1.0).contains(s))
+                    && (shares.iter().sum::<f64>() - 1.0).abs() <= 1e-6;
+                if !valid {
+                    return Err(format!(
+                        "leaf {index} has class shares {shares:?}, not {n_classes} in 0..=1 \
+                         summing to 1"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -199,6 +199,26 @@ impl Tunable for KnnParams {
     }
 }
 
+impl crate::check::CheckedFile for Knn {
+    /// At least one neighbour and one stored row per target, rows and targets within
+    /// ±[`crate::check::LARGEST`].
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        crate::check::width("the k-NN rows", self.x.ncols(), n_features)?;
+        if self.params.k == 0 || self.x.nrows() == 0 || self.x.nrows() != self.y.len() {
+            return Err(format!(
+                "k-NN with k = {}, {} rows and {} targets",
+                self.params.k,
+                self.x.nrows(),
+                self.y.len()
+            ));
+        }
+        crate::check::bounded("the k-NN rows", self.x.iter())?;
+        // Distance weights can be large: their weighted sum overflows before the division that
+        // would bring it back, unless the targets are bounded too.
+        crate::check::bounded("the k-NN targets", self.y.iter())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -171,3 +171,28 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for KnnClassifierValidParams {
         })
     }
 }
+
+impl crate::check::CheckedFile for KnnClassifier {
+    /// At least one neighbour, two classes, one stored row per label, labels below the class
+    /// count, and rows within ±[`crate::check::LARGEST`].
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        crate::check::width("the k-NN rows", self.x.ncols(), n_features)?;
+        if self.k == 0
+            || self.n_classes < 2
+            || self.x.nrows() == 0
+            || self.x.nrows() != self.y.len()
+        {
+            return Err(format!(
+                "k-NN with k = {}, {} classes, {} rows and {} labels",
+                self.k,
+                self.n_classes,
+                self.x.nrows(),
+                self.y.len()
+            ));
+        }
+        if let Some(label) = self.y.iter().find(|&&label| label >= self.n_classes) {
+            return Err(format!("label {label} of {} classes", self.n_classes));
+        }
+        crate::check::bounded("the k-NN rows", self.x.iter())
+    }
+}

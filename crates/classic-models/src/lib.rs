@@ -28,6 +28,7 @@ mod boost_core;
 mod boosted_tree;
 pub mod boosting;
 pub mod boosting_classifier;
+mod check;
 mod classes;
 pub mod classifier_file;
 mod draws;

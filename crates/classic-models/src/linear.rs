@@ -206,6 +206,16 @@ impl Tunable for ElasticNetParams {
     }
 }
 
+impl crate::check::CheckedFile for ElasticNet {
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        crate::check::width("the elastic net", self.weights.len(), n_features)?;
+        crate::check::bounded(
+            "the elastic net",
+            self.weights.iter().chain([&self.intercept]),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

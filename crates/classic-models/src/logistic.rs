@@ -208,3 +208,20 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for LogisticValidParams {
         })
     }
 }
+
+impl crate::check::CheckedFile for LogisticClassifier {
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        crate::check::width("the logistic regression", self.weights.nrows(), n_features)?;
+        if self.weights.ncols() != self.intercept.len() || self.intercept.len() < 2 {
+            return Err(format!(
+                "the logistic regression has {} weight columns and {} intercepts",
+                self.weights.ncols(),
+                self.intercept.len()
+            ));
+        }
+        crate::check::bounded(
+            "the logistic regression",
+            self.weights.iter().chain(self.intercept.iter()),
+        )
+    }
+}

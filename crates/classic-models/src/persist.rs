@@ -10,6 +10,8 @@ use linfa::traits::PredictInplace;
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
+use crate::check::CheckedFile;
+
 use crate::boosting::Boosting;
 use crate::error::ModelError;
 use crate::knn::Knn;
@@ -40,6 +42,29 @@ pub enum FittedModel {
     Boosting(Boosting),
     /// A weighted mean of models (weights sum to one).
     Blend(Vec<(f64, FittedModel)>),
+}
+
+impl crate::check::CheckedFile for FittedModel {
+    /// Each kind's own checks; a blend's weights are finite, non-negative and sum to one.
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        match self {
+            FittedModel::ElasticNet(m) => m.check_file(n_features),
+            FittedModel::Knn(m) => m.check_file(n_features),
+            FittedModel::DecisionTree(m) => m.check_file(n_features),
+            FittedModel::RandomForest(m) => m.check_file(n_features),
+            FittedModel::Svr(m) => m.check_file(n_features),
+            FittedModel::Boosting(m) => m.check_file(n_features),
+            FittedModel::Blend(members) => {
+                let weights: Vec<f64> = members.iter().map(|(w, _)| *w).collect();
+                evaluation::blend::check_weights(&weights).map_err(|e| e.to_string())?;
+                members.iter().enumerate().try_for_each(|(i, (_, member))| {
+                    member
+                        .check_file(n_features)
+                        .map_err(|problem| format!("blend member {i}: {problem}"))
+                })
+            }
+        }
+    }
 }
 
 impl PredictInplace<Array2<f64>, Array1<f64>> for FittedModel {
@@ -114,7 +139,15 @@ impl ModelFile {
 
     /// Reads a file written by [`ModelFile::save`].
     pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
-        load_tagged(path, FORMAT, VERSION, "model")
+        let file: ModelFile = load_tagged(path, FORMAT, VERSION, "model")?;
+        file.model
+            .check_file(file.feature_names.len())
+            .map_err(|problem| ModelError::Inconsistent {
+                path: path.to_path_buf(),
+                what: "model",
+                problem,
+            })?;
+        Ok(file)
     }
 }
 

@@ -98,3 +98,23 @@ impl<P: Tunable<Error = ModelError>> Tunable for Scaled<P> {
         Ok(Scaled::new(P::from_params(params)?))
     }
 }
+
+impl<M: crate::check::CheckedFile> crate::check::CheckedFile for ScaledModel<M> {
+    /// The scaler's means and scales (one per column, scales positive and all within
+    /// ±[`crate::check::LARGEST`], scales at least its inverse), then the model's own checks.
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        let scaler = &self.scaler;
+        crate::check::width("the scaler", scaler.mean.len(), n_features)?;
+        crate::check::width("the scaler", scaler.scale.len(), n_features)?;
+        crate::check::bounded("the scaler's means", scaler.mean.iter())?;
+        let tiny = 1.0 / crate::check::LARGEST;
+        if let Some(scale) = scaler
+            .scale
+            .iter()
+            .find(|s| !(**s >= tiny && **s <= crate::check::LARGEST))
+        {
+            return Err(format!("the scaler has a scale of {scale:e}"));
+        }
+        self.model.check_file(n_features)
+    }
+}

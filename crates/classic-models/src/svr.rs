@@ -150,9 +150,66 @@ impl ParamGuard for SvrParams {
 
 /// A fitted support vector regressor.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(try_from = "SvrData")]
 pub struct Svr {
     n_features: usize,
     model: Svm<f64, f64>,
+}
+
+/// An [`Svr`] as read from a file, before its checks.
+#[derive(Deserialize)]
+struct SvrData {
+    n_features: usize,
+    model: serde_json::Value,
+}
+
+impl TryFrom<SvrData> for Svr {
+    type Error = ModelError;
+
+    /// An SVR read from a file predicts only if it has the Gaussian kernel this crate fits
+    /// (so every kernel value lies in 0..=1), a width within ±[`crate::check::LARGEST`],
+    /// support vectors within it too, and dual coefficients and offset whose sum cannot
+    /// overflow; and if linfa reads back exactly what was written.
+    fn try_from(data: SvrData) -> Result<Svr, ModelError> {
+        let problem = |text: String| ModelError::InvalidModel(format!("the SVR: {text}"));
+        let model = &data.model;
+        let width = model["kernel_method"]["Gaussian"].as_f64();
+        let tiny = 1.0 / crate::check::LARGEST;
+        if !width.is_some_and(|w| (tiny..=crate::check::LARGEST).contains(&w)) {
+            return Err(problem(format!(
+                "kernel {} is not a Gaussian kernel of a usable width",
+                model["kernel_method"]
+            )));
+        }
+        let numbers = |value: &serde_json::Value| -> Vec<f64> {
+            match value {
+                serde_json::Value::Array(items) => {
+                    items.iter().filter_map(serde_json::Value::as_f64).collect()
+                }
+                _ => Vec::new(),
+            }
+        };
+        let vectors = &model["sep_hyperplane"]["WeightedCombination"];
+        if vectors["dim"][1].as_u64() != Some(data.n_features as u64) {
+            return Err(problem(format!(
+                "support vectors of shape {} for {} features",
+                vectors["dim"], data.n_features
+            )));
+        }
+        crate::check::bounded("the support vectors", numbers(&vectors["data"]).iter())
+            .map_err(problem)?;
+        let alpha = numbers(&model["alpha"]);
+        let rho = model["rho"].as_f64().unwrap_or(f64::NAN);
+        crate::check::finite_sum(
+            "the dual coefficients",
+            alpha.iter().chain([&rho]).map(|v| v.abs()),
+        )
+        .map_err(problem)?;
+        Ok(Svr {
+            n_features: data.n_features,
+            model: crate::tree::smartcore_model(data.model, "the SVR")?,
+        })
+    }
 }
 
 impl Fit<Array2<f64>, Array1<f64>, ModelError> for SvrValidParams {
@@ -240,5 +297,11 @@ impl Tunable for SvrParams {
             .seed(params.int_or("seed", 0)? as u64);
         built.check_ref()?;
         Ok(built)
+    }
+}
+
+impl crate::check::CheckedFile for Svr {
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        crate::check::width("the SVR", self.n_features, n_features)
     }
 }

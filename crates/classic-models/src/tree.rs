@@ -162,9 +162,49 @@ fn check_tree_shape(max_depth: Option<u16>, min_leaf_rows: usize) -> Result<(), 
 
 /// A fitted regression tree.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(try_from = "DecisionTreeData")]
 pub struct DecisionTree {
     n_features: usize,
     tree: DecisionTreeRegressor<f64, f64, Matrix, Vec<f64>>,
+}
+
+/// A [`DecisionTree`] as read from a file, before its checks.
+#[derive(Deserialize)]
+struct DecisionTreeData {
+    n_features: usize,
+    tree: serde_json::Value,
+}
+
+/// smartcore's model read from `value`, naming `what` on failure.
+pub(crate) fn smartcore_model<T: serde::de::DeserializeOwned + Serialize>(
+    value: serde_json::Value,
+    what: &str,
+) -> Result<T, ModelError> {
+    let model: T = serde_json::from_value(value.clone())
+        .map_err(|error| ModelError::InvalidModel(format!("{what}: {error}")))?;
+    // smartcore fills a missing optional field (a misspelt key, say) with a default that then
+    // predicts NaN: the model must write back exactly what was read.
+    if serde_json::to_value(&model).ok().as_ref() != Some(&value) {
+        return Err(ModelError::InvalidModel(format!(
+            "{what}: fields are missing, misspelt or out of place"
+        )));
+    }
+    Ok(model)
+}
+
+impl TryFrom<DecisionTreeData> for DecisionTree {
+    type Error = ModelError;
+
+    /// A tree read from a file predicts only if every walk ends at a leaf inside it, on its
+    /// own features ([`crate::check::smartcore_trees`]).
+    fn try_from(data: DecisionTreeData) -> Result<DecisionTree, ModelError> {
+        crate::check::smartcore_trees(&data.tree, data.n_features)
+            .map_err(|problem| ModelError::InvalidModel(format!("the tree: {problem}")))?;
+        Ok(DecisionTree {
+            n_features: data.n_features,
+            tree: smartcore_model(data.tree, "the tree")?,
+        })
+    }
 }
 
 impl Fit<Array2<f64>, Array1<f64>, ModelError> for DecisionTreeValidParams {
@@ -361,9 +401,51 @@ impl ParamGuard for RandomForestParams {
 /// A fitted random forest: one or more smartcore forests whose predictions are averaged,
 /// weighted by their tree counts.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(try_from = "RandomForestData")]
 pub struct RandomForest {
     n_features: usize,
     forests: Vec<(usize, Forest)>,
+}
+
+/// A [`RandomForest`] as read from a file, before its checks.
+#[derive(Deserialize)]
+struct RandomForestData {
+    n_features: usize,
+    forests: Vec<(usize, serde_json::Value)>,
+}
+
+impl TryFrom<RandomForestData> for RandomForest {
+    type Error = ModelError;
+
+    /// A forest read from a file predicts only if each of its forests has as many trees as
+    /// its weight says, every tree can be walked ([`crate::check::smartcore_trees`]), and the
+    /// weighted sum of the largest leaves stays finite.
+    fn try_from(data: RandomForestData) -> Result<RandomForest, ModelError> {
+        let problem = |text: String| ModelError::InvalidModel(text);
+        if data.forests.is_empty() {
+            return Err(problem("the forest holds no trees".into()));
+        }
+        let mut forests = Vec::with_capacity(data.forests.len());
+        let mut reach = Vec::new();
+        for (index, (trees, value)) in data.forests.into_iter().enumerate() {
+            let what = format!("forest {index}");
+            let reaches = crate::check::smartcore_trees(&value, data.n_features)
+                .map_err(|p| problem(format!("{what}: {p}")))?;
+            if reaches.len() != trees {
+                return Err(problem(format!(
+                    "{what} has {} trees but a weight of {trees}",
+                    reaches.len()
+                )));
+            }
+            reach.extend(reaches);
+            forests.push((trees, smartcore_model(value, &what)?));
+        }
+        crate::check::finite_sum("the leaves of the forest", reach).map_err(problem)?;
+        Ok(RandomForest {
+            n_features: data.n_features,
+            forests,
+        })
+    }
 }
 
 impl Fit<Array2<f64>, Array1<f64>, ModelError> for RandomForestValidParams {
@@ -458,5 +540,17 @@ impl Tunable for RandomForestParams {
             .seed(params.int_or("seed", 0)? as u64);
         built.check_ref()?;
         Ok(built)
+    }
+}
+
+impl crate::check::CheckedFile for DecisionTree {
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        crate::check::width("the tree", self.n_features, n_features)
+    }
+}
+
+impl crate::check::CheckedFile for RandomForest {
+    fn check_file(&self, n_features: usize) -> Result<(), String> {
+        crate::check::width("the forest", self.n_features, n_features)
     }
 }

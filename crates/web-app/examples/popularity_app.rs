@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use spotify_ml::dataset::DataDir;
-use spotify_ml::popularity::{PopularityPredictor, DEFAULT_MODEL_DIR};
+use spotify_ml::popularity::{PopularityPredictor, PredictorError, DEFAULT_MODEL_DIR};
 use web_app::{App, TrackLookup};
 
 /// Serve the popularity web app.
@@ -22,9 +22,10 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Directory of the saved popularity classifier.
-    #[arg(long, default_value = DEFAULT_MODEL_DIR)]
-    model: PathBuf,
+    /// Directory of the saved popularity classifier (default: out/popularity/model under the
+    /// current directory, where `popularity_classifier` saves it).
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Data directory whose popularity data fills the form from a track id (default: the
     /// usual data directory, when it exists).
     #[arg(long)]
@@ -38,16 +39,35 @@ struct Args {
     no_tracks: bool,
 }
 
+/// The model in `dir`, or in the default directory when none is given; a missing default says
+/// that no `--model` was given, where it looked, and how to get a model.
+fn load_model(dir: Option<&std::path::Path>) -> anyhow::Result<PopularityPredictor> {
+    let path = dir.unwrap_or(DEFAULT_MODEL_DIR.as_ref());
+    let model = match PopularityPredictor::load(path) {
+        Ok(model) => model,
+        Err(error @ PredictorError::Missing { .. }) if dir.is_none() => {
+            let here = std::env::current_dir().unwrap_or_default();
+            return Err(anyhow::Error::new(error).context(format!(
+                "no --model given, and no model in the default {DEFAULT_MODEL_DIR} under {}: \
+                 pass --model DIR (the folder popularity_classifier saved), or train one there",
+                here.display()
+            )));
+        }
+        // A missing model's error says which command trains one.
+        Err(error) => return Err(error.into()),
+    };
+    eprintln!("serving the popularity model in {}", path.display());
+    Ok(model)
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     web_app::server_runtime(args.torch_threads)?.block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    // A missing model's error says which command trains one.
-    let model = PopularityPredictor::load(&args.model)?;
-    eprintln!("serving the popularity model in {}", args.model.display());
-    let mut app = App::new(Arc::new(model));
+    let model = load_model(args.model.as_deref())?;
+    let mut app = App::new(Arc::new(model)).torch_threads(args.torch_threads);
     if !args.no_tracks {
         match DataDir::resolve(args.data.as_deref()) {
             Ok(dir) => {

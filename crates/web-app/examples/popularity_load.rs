@@ -2,9 +2,15 @@
 //! connections against the app on a loopback port, every answer checked. Prints requests per
 //! second and latency percentiles; exits non-zero on any error.
 //!
+//! With `--slow N`, N slowloris connections (a request head that never ends, one header line a
+//! second, reopened when the server closes them) are opened first and held through the run,
+//! and `/healthz` is probed on a new connection every 20 ms: it prints the probes' latencies
+//! too, and exits non-zero if a probe failed.
+//!
 //! ```sh
 //! cargo run --release -p web-app --example popularity_load                # the model in out/popularity/model
 //! cargo run --release -p web-app --example popularity_load -- --linear   # the tests' fixed linear model
+//! cargo run --release -p web-app --example popularity_load -- --slow 1000
 //! ```
 
 #[path = "../tests/linear_model/mod.rs"]
@@ -51,6 +57,15 @@ struct Args {
     /// Seed of the songs.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Slowloris connections held open through the run (0: none, and no health probes).
+    #[arg(long, default_value_t = 0)]
+    slow: usize,
+    /// Milliseconds between the header lines of a slow connection.
+    #[arg(long, default_value_t = 1000)]
+    drip_ms: u64,
+    /// Milliseconds between `/healthz` probes while slow connections are held.
+    #[arg(long, default_value_t = 20)]
+    health_every_ms: u64,
     /// Also write the report as JSON here.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -97,7 +112,46 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "{} requests over {} connections to http://{addr}/api/predict ({description})",
         plan.requests, plan.connections
     );
+    // Slow connections and health probes, held until the load run ends.
+    let (finished, stop) = tokio::sync::watch::channel(false);
+    let slow = if args.slow > 0 {
+        let drip = Duration::from_millis(args.drip_ms);
+        let holders = load::hold_slow_connections(addr, args.slow, drip, stop.clone()).await;
+        let every = Duration::from_millis(args.health_every_ms);
+        let probes = tokio::spawn(load::probe_health(
+            addr,
+            every,
+            Duration::from_secs(5),
+            stop,
+        ));
+        Some((holders, probes))
+    } else {
+        None
+    };
     let report = load::run(&plan, &songs).await;
+    let mut health_failed = false;
+    let _ = finished.send(true);
+    if let Some((holders, probes)) = slow {
+        let health = probes.await?;
+        let held = holders.await?;
+        println!(
+            "\n{} slow connections held ({} opened in all, {} closed by the server); /healthz \
+             probed every {} ms on a new connection:\n",
+            held.connections, held.opened, held.closed_by_server, args.health_every_ms
+        );
+        println!("| probes | ok | p50 ms | p99 ms | max ms | first error |");
+        println!("|---:|---:|---:|---:|---:|---|");
+        println!(
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {} |\n",
+            health.probes,
+            health.ok,
+            health.p50_ms,
+            health.p99_ms,
+            health.max_ms,
+            health.first_error.as_deref().unwrap_or("none")
+        );
+        health_failed = health.ok < health.probes;
+    }
     println!(
         "| requests | connections | errors | seconds | req/s | p50 ms | p90 ms | p99 ms | max ms |"
     );
@@ -117,6 +171,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(path) = &args.report {
         spotify_ml::evaluation::report::write_json(path, &report)
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if health_failed {
+        anyhow::bail!("a /healthz probe failed while slow connections were held");
     }
     if report.errors > 0 {
         anyhow::bail!(

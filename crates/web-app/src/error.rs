@@ -9,6 +9,8 @@ use axum::http::StatusCode;
 use spotify_client::ClientError;
 use spotify_ml::popularity::{FieldError, QuartileModel, SongInput};
 
+use crate::pool::PoolError;
+
 /// The served model could not score a song: the model's own error, kept whole (its message,
 /// which names the field at fault, and its causes).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -27,10 +29,25 @@ impl ModelError {
 ///
 /// The app's one call of [`QuartileModel::predict_proba`]: whatever error type that method
 /// returns (a message today), it is converted into a [`ModelError`] here and nowhere else.
+///
+/// Probabilities that are not four finite numbers in 0..=1 summing to 1 (within 1e-6) are the
+/// model's fault, returned as an error rather than shown.
 pub fn predict(model: &dyn QuartileModel, song: &SongInput) -> Result<[f64; 4], ModelError> {
-    model
+    let probabilities = model
         .predict_proba(song)
-        .map_err(|error| ModelError(Arc::from(Box::<dyn Error + Send + Sync>::from(error))))
+        .map_err(|error| ModelError(Arc::from(Box::<dyn Error + Send + Sync>::from(error))))?;
+    let valid = probabilities
+        .iter()
+        .all(|p| p.is_finite() && (0.0..=1.0).contains(p))
+        && (probabilities.iter().sum::<f64>() - 1.0).abs() <= 1e-6;
+    if valid {
+        Ok(probabilities)
+    } else {
+        let message = format!("the model gave the probabilities {probabilities:?}");
+        Err(ModelError(Arc::from(Box::<dyn Error + Send + Sync>::from(
+            message,
+        ))))
+    }
 }
 
 /// A problem with a request: every variant names the field when one field is at fault.
@@ -78,9 +95,16 @@ pub enum RequestError {
         /// The model's genres, comma-separated.
         known: String,
     },
-    /// The model refused the song; its message names the field (422).
+    /// The model failed on the song: 422 when its message names a field (the song is at
+    /// fault), else 500 (the model is: every song passed the input checks first).
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// Every prediction thread is busy and the queue is full (503).
+    #[error("the server is busy; try again shortly")]
+    Busy(#[source] PoolError),
+    /// The prediction could not run: it panicked, or the threads are gone (500).
+    #[error("the prediction failed inside the server")]
+    Prediction(#[source] PoolError),
     /// A body that is not JSON (400).
     #[error("the body is not a JSON object")]
     Json(#[source] serde_json::Error),
@@ -123,6 +147,15 @@ pub enum RequestError {
     TrackSource(#[source] ClientError),
 }
 
+impl From<PoolError> for RequestError {
+    fn from(error: PoolError) -> RequestError {
+        match error {
+            PoolError::Busy { .. } => RequestError::Busy(error),
+            PoolError::Panicked(_) | PoolError::Stopped(_) => RequestError::Prediction(error),
+        }
+    }
+}
+
 impl RequestError {
     /// The HTTP status of this problem: a 4xx for every problem of the request; 502 when the
     /// feature source fails and 500 only for a panic inside the server.
@@ -140,8 +173,14 @@ impl RequestError {
             | RequestError::BadTrackId(_) => StatusCode::BAD_REQUEST,
             RequestError::NotWhole { .. }
             | RequestError::OutOfRange(_)
-            | RequestError::UnknownGenre { .. }
-            | RequestError::Model(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | RequestError::UnknownGenre { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            RequestError::Model(error) if model_error_field(error).is_some() => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            RequestError::Model(_) | RequestError::Prediction(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            RequestError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             RequestError::ContentType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RequestError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             RequestError::UnknownTrack(_) | RequestError::NoTrackSource => StatusCode::NOT_FOUND,
@@ -170,8 +209,15 @@ impl RequestError {
             | RequestError::ContentType { .. }
             | RequestError::TooLarge
             | RequestError::Body(_)
+            | RequestError::Busy(_)
+            | RequestError::Prediction(_)
             | RequestError::Internal(_) => None,
         }
+    }
+
+    /// Whether the server, not the request, is at fault (a 5xx status).
+    pub fn is_server_fault(&self) -> bool {
+        self.status().is_server_error()
     }
 
     /// The text an answer shows: this error's message and, when another error caused it, the

@@ -21,9 +21,10 @@ use spotify_ml::popularity::SongInput;
 const FORM_TYPE: &str = "application/x-www-form-urlencoded";
 const JSON_TYPE: &str = "application/json";
 
-/// Pages allow nothing external: no scripts, styles only inline, forms only to this app.
-const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'";
+/// Pages allow nothing external: no scripts, styles only inline, forms only to this app, and no
+/// other site may frame them.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+                   form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 fn html(status: StatusCode, body: String) -> Response {
     (
@@ -43,7 +44,23 @@ fn html(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+/// A server fault (5xx) goes to the server's log (stderr) with its causes: the client sees
+/// the message, the operator the whole chain.
+fn log_fault(error: &RequestError) {
+    if error.is_server_fault() {
+        let mut text = error.to_string();
+        let mut cause = std::error::Error::source(error);
+        while let Some(inner) = cause {
+            text.push_str(": ");
+            text.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        eprintln!("[web-app] {}: {text}", error.status());
+    }
+}
+
 fn json_error(error: &RequestError) -> Response {
+    log_fault(error);
     let body = json!({ "error": error.message(), "field": error.field() });
     (error.status(), Json(body)).into_response()
 }
@@ -75,6 +92,7 @@ impl App {
 
     /// The form with the default song and this error above it.
     fn form_error(&self, error: &RequestError, values: Option<&FormValues>) -> Response {
+        log_fault(error);
         let defaults = FormValues::from_song(&default_song(&self.default_genre()));
         let mut page = self.page(values.unwrap_or(&defaults), "");
         page.error = Some(error);
@@ -213,14 +231,15 @@ pub(crate) async fn predict_form(
     let result = match song_from_form(&pairs, app.model.as_ref()) {
         Ok(song) => {
             let model = app.model.clone();
-            // About 200 model calls: off the async workers.
-            tokio::task::spawn_blocking(move || {
-                let probabilities = predict(model.as_ref(), &song)?;
-                let explanation = explain(model.as_ref(), &song)?;
-                Ok::<_, RequestError>((song, probabilities, explanation))
-            })
-            .await
-            .unwrap_or_else(|error| Err(RequestError::Internal(error)))
+            // About 200 model calls, on the prediction threads.
+            app.pool
+                .run(move || {
+                    let probabilities = predict(model.as_ref(), &song)?;
+                    let explanation = explain(model.as_ref(), &song)?;
+                    Ok::<_, RequestError>((song, probabilities, explanation))
+                })
+                .await
+                .unwrap_or_else(|error| Err(error.into()))
         }
         Err(error) => Err(error),
     };
@@ -261,15 +280,41 @@ pub(crate) async fn predict_json(
         Ok(song) => song,
         Err(error) => return json_error(&error),
     };
-    match predict(app.model.as_ref(), &song) {
+    let model = app.model.clone();
+    let outcome = app
+        .pool
+        .run(move || predict(model.as_ref(), &song).map_err(RequestError::from))
+        .await
+        .unwrap_or_else(|error| Err(error.into()));
+    match outcome {
         Ok(probabilities) => Json(Prediction::from_probabilities(probabilities)).into_response(),
-        Err(error) => json_error(&error.into()),
+        Err(error) => json_error(&error),
     }
 }
 
-/// `GET /healthz`: `ok` while the server runs.
-pub(crate) async fn healthz() -> &'static str {
-    "ok"
+/// `GET /healthz`: `ok` when the model answers the default song, on the prediction threads,
+/// within [`crate::Limits::health_timeout`]; else 503 saying what failed.
+pub(crate) async fn healthz(State(app): State<App>) -> Response {
+    let song = default_song(&app.default_genre());
+    let model = app.model.clone();
+    let probe = app
+        .pool
+        .run(move || predict(model.as_ref(), &song).map_err(RequestError::from));
+    let failure = match tokio::time::timeout(app.limits.health_timeout, probe).await {
+        Ok(Ok(Ok(_))) => return (StatusCode::OK, "ok").into_response(),
+        Ok(Ok(Err(error))) => format!("the model failed on a known song: {}", error.message()),
+        Ok(Err(error)) => format!("the model could not be asked: {error}"),
+        Err(_) => format!(
+            "the model did not answer a known song within {:?}",
+            app.limits.health_timeout
+        ),
+    };
+    eprintln!("[web-app] /healthz: {failure}");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("unhealthy: {failure}\n"),
+    )
+        .into_response()
 }
 
 /// Any other path: 404 naming it.

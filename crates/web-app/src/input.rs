@@ -49,17 +49,65 @@ pub fn song_from_form(
     Ok(song)
 }
 
+/// The other members of the Web API's audio-features object: a song may carry them (so that
+/// the object the API returns can be posted as it is, with `artist_popularity` and `genre`
+/// added), and they are ignored.
+pub const IGNORED_API_FIELDS: [&str; 6] = [
+    "time_signature",
+    "id",
+    "uri",
+    "track_href",
+    "analysis_url",
+    "type",
+];
+
+/// The names of a JSON object's members, in order, duplicates kept: `serde_json::Value` keeps
+/// only the last of a repeated name, which would let `{"valence": 0.1, "valence": 0.9}` through.
+struct MemberNames(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for MemberNames {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Names;
+        impl<'de> serde::de::Visitor<'de> for Names {
+            type Value = MemberNames;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MemberNames, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    names.push(name);
+                }
+                Ok(MemberNames(names))
+            }
+        }
+        deserializer.deserialize_map(Names)
+    }
+}
+
 /// The song of a JSON object holding every field of [`SongInput`]: numbers, and `genre` a
-/// string. Any other member is an error, so a misspelt name is caught rather than ignored.
+/// string. The Web API's other audio-feature members ([`IGNORED_API_FIELDS`]) are ignored;
+/// any other member is an error, so a misspelt name is caught rather than ignored, and so is a
+/// member given twice.
 pub fn song_from_json(body: &[u8], model: &dyn QuartileModel) -> Result<SongInput, RequestError> {
     let value: Value = serde_json::from_slice(body).map_err(RequestError::Json)?;
     let Value::Object(object) = value else {
         return Err(RequestError::NotAnObject(kind(&value)));
     };
-    if let Some(name) = object
-        .keys()
-        .find(|name| name.as_str() != "genre" && !FIELDS.iter().any(|f| f.name == *name))
-    {
+    let MemberNames(names) = serde_json::from_slice(body).map_err(RequestError::Json)?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(name) = names.iter().find(|name| !seen.insert(name.as_str())) {
+        return Err(RequestError::Repeated(name.clone()));
+    }
+    if let Some(name) = object.keys().find(|name| {
+        name.as_str() != "genre"
+            && !FIELDS.iter().any(|f| f.name == *name)
+            && !IGNORED_API_FIELDS.contains(&name.as_str())
+    }) {
         return Err(RequestError::UnknownField(name.clone()));
     }
     let mut song = crate::fields::default_song("");

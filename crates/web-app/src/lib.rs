@@ -12,7 +12,7 @@
 //! | `GET /` | the form; `?track_id=…` fills it from the configured [`TrackLookup`] |
 //! | `POST /predict` | a form (`application/x-www-form-urlencoded`) → an HTML page: the quartile, a bar chart of the four probabilities, the entered values and what would move it |
 //! | `POST /api/predict` | JSON (`application/json`) → [`Prediction`] as JSON |
-//! | `GET /healthz` | `ok` |
+//! | `GET /healthz` | `ok` when the model answers a known song in time, else 503 saying why |
 //!
 //! The JSON API takes one object with every field of [`SongInput`](spotify_ml::popularity::SongInput) (numbers, and `genre` a
 //! string) and answers
@@ -41,13 +41,17 @@
 mod error;
 pub mod explain;
 mod fields;
+mod guard;
 mod handlers;
 mod input;
 pub mod load;
 mod page;
+pub mod pool;
+pub mod serve;
 mod tracks;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -57,26 +61,91 @@ use spotify_ml::popularity::{QuartileModel, QUARTILES};
 
 pub use error::{predict, ModelError, RequestError};
 pub use fields::{FormField, FIELDS};
-pub use input::{song_from_form, song_from_json};
+pub use input::{song_from_form, song_from_json, IGNORED_API_FIELDS};
+pub use pool::{PoolError, PredictionPool};
 pub use tracks::{FoundTrack, TrackDetails, TrackLookup};
 
 /// The largest request body the app reads: 64 KiB. Larger bodies get 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What the server allows each client, so that no client (slow, idle, flooding or hostile)
+/// can hold it up. [`Limits::default`] suits a public server; tests shorten the times.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// The request head (request line and headers) must arrive whole within this time of the
+    /// connection opening or of the previous answer: it bounds slow headers and idle
+    /// keep-alive connections alike. Default 10 s.
+    pub header_timeout: Duration,
+    /// The body must arrive whole within this time of the head (else 408). Default 10 s.
+    pub body_timeout: Duration,
+    /// The answer must be ready within this time of the body (else 503): a stuck prediction
+    /// cannot hold a client for ever. Default 10 s.
+    pub request_timeout: Duration,
+    /// Open connections at most (lowered to fit the process's file-descriptor limit); at the
+    /// cap the longest-idle connection is closed for a new one. Default 4096.
+    pub max_connections: usize,
+    /// The longest request head read (else 431); at least 8 KiB. Default 16 KiB.
+    pub max_header_bytes: usize,
+    /// Threads that run predictions. Default: the machine's cores.
+    pub prediction_threads: usize,
+    /// Predictions waiting for a thread at most; more get 503 at once. Default 256.
+    pub prediction_queue: usize,
+    /// `/healthz` fails when the model does not answer its probe within this time. Default 2 s.
+    pub health_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            max_header_bytes: 16 * 1024,
+            prediction_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            prediction_queue: 256,
+            health_timeout: Duration::from_secs(2),
+        }
+    }
+}
 
 /// The web app: a model and, optionally, a source that fills the form from a track id.
 #[derive(Clone)]
 pub struct App {
     model: Arc<dyn QuartileModel>,
     tracks: Option<Arc<TrackLookup>>,
+    limits: Limits,
+    torch_threads: usize,
+    pool: PredictionPool,
 }
 
 impl App {
-    /// An app serving this model, without a track-id lookup.
+    /// An app serving this model, without a track-id lookup, with [`Limits::default`] and one
+    /// libtorch thread per prediction.
     pub fn new(model: Arc<dyn QuartileModel>) -> App {
+        let limits = Limits::default();
         App {
             model,
             tracks: None,
+            pool: prediction_pool(&limits, 1),
+            limits,
+            torch_threads: 1,
         }
+    }
+
+    /// Serves with these limits.
+    pub fn limits(mut self, limits: Limits) -> App {
+        self.pool = prediction_pool(&limits, self.torch_threads);
+        self.limits = limits;
+        self
+    }
+
+    /// libtorch's threads per prediction on the prediction threads (default 1: requests
+    /// already run in parallel; docs/WEB_APP.md).
+    pub fn torch_threads(mut self, threads: usize) -> App {
+        self.torch_threads = threads.max(1);
+        self.pool = prediction_pool(&self.limits, self.torch_threads);
+        self
     }
 
     /// Fills the form from track ids with this lookup.
@@ -85,8 +154,10 @@ impl App {
         self
     }
 
-    /// The router with every route of the app.
+    /// The router with every route of the app, behind the layer that bounds bodies and
+    /// answer times and adds the security headers.
     pub fn router(self) -> Router {
+        let limits = self.limits.clone();
         Router::new()
             .route("/", get(handlers::index))
             .route("/predict", post(handlers::predict_form))
@@ -95,18 +166,28 @@ impl App {
             .fallback(handlers::not_found)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self)
+            .layer(axum::middleware::from_fn_with_state(limits, guard::guard))
     }
 
-    /// Serves the app on `listener` until `shutdown` completes.
+    /// Serves the app on `listener` until `shutdown` completes, with its [`Limits`]
+    /// ([`serve`] says how connections are bounded).
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let limits = self.limits.clone();
+        serve::serve(self.router(), listener, limits, shutdown).await
     }
+}
+
+fn prediction_pool(limits: &Limits, torch_threads: usize) -> PredictionPool {
+    let threads = i32::try_from(torch_threads.max(1)).unwrap_or(1);
+    PredictionPool::new(
+        limits.prediction_threads,
+        limits.prediction_queue,
+        move || tch::set_num_threads(threads),
+    )
 }
 
 /// A multi-threaded tokio runtime for serving a model, with libtorch limited to `torch_threads`

@@ -317,3 +317,183 @@ async fn request(
     }
     Ok(())
 }
+
+/// What the slow clients of [`hold_slow_connections`] did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SlowReport {
+    /// Slow connections kept open at once.
+    pub connections: usize,
+    /// Connections opened in all (the server closes a head that takes too long; the client
+    /// then opens another).
+    pub opened: usize,
+    /// Connections the server closed.
+    pub closed_by_server: usize,
+    /// Connection attempts that failed.
+    pub failed: usize,
+}
+
+/// Whether a stop signal (a `watch` channel turned true, or closed) has come.
+fn stopped(stop: &tokio::sync::watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
+/// Keeps `count` slowloris connections open until `stop` turns true: each sends the start of
+/// a request head, then one header line every `drip`, never finishing it; when the server
+/// closes one, it opens another. Returns once every connection is open (the holders keep
+/// running until the stop); `.await` the handle for the report.
+pub async fn hold_slow_connections(
+    addr: SocketAddr,
+    count: usize,
+    drip: Duration,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<SlowReport> {
+    let mut holders = tokio::task::JoinSet::new();
+    let mut opened = Vec::with_capacity(count);
+    for _ in 0..count {
+        opened.push(tokio::net::TcpStream::connect(addr).await.ok());
+    }
+    for stream in opened {
+        holders.spawn(hold_one(addr, stream, drip, stop.clone()));
+    }
+    tokio::spawn(async move {
+        let mut report = SlowReport {
+            connections: count,
+            ..SlowReport::default()
+        };
+        while let Some(Ok(one)) = holders.join_next().await {
+            report.opened += one.opened;
+            report.closed_by_server += one.closed_by_server;
+            report.failed += one.failed;
+        }
+        report
+    })
+}
+
+/// One slow client: see [`hold_slow_connections`].
+async fn hold_one(
+    addr: SocketAddr,
+    mut stream: Option<tokio::net::TcpStream>,
+    drip: Duration,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> SlowReport {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut report = SlowReport::default();
+    while !stopped(&stop) {
+        let mut current = match stream.take() {
+            Some(current) => current,
+            None => match tokio::net::TcpStream::connect(addr).await {
+                Ok(current) => current,
+                Err(_) => {
+                    report.failed += 1;
+                    tokio::time::sleep(drip).await;
+                    continue;
+                }
+            },
+        };
+        report.opened += 1;
+        let mut line: &[u8] = b"POST /api/predict HTTP/1.1\r\n";
+        let mut buffer = [0u8; 1024];
+        loop {
+            if current.write_all(line).await.is_err() {
+                report.closed_by_server += 1;
+                break;
+            }
+            line = b"X-Slow: 1\r\n";
+            match tokio::time::timeout(drip, current.read(&mut buffer)).await {
+                // Nothing from the server within the drip: still open.
+                Err(_) if !stopped(&stop) => {}
+                Err(_) => return report,
+                // An answer (431, 408) or the end: the server let go.
+                Ok(_) => {
+                    report.closed_by_server += 1;
+                    break;
+                }
+            }
+        }
+    }
+    report
+}
+
+/// What the `/healthz` probes of [`probe_health`] measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HealthReport {
+    /// Probes sent.
+    pub probes: usize,
+    /// Probes answered 200 `ok` within the timeout.
+    pub ok: usize,
+    /// The first failure, if any.
+    pub first_error: Option<String>,
+    /// Median latency of the answered probes (a new connection each), milliseconds.
+    pub p50_ms: f64,
+    /// 99th-percentile latency, milliseconds.
+    pub p99_ms: f64,
+    /// Slowest answered probe, milliseconds.
+    pub max_ms: f64,
+}
+
+/// `GET /healthz` on a new connection every `every` until `stop` turns true, each within
+/// `timeout`.
+pub async fn probe_health(
+    addr: SocketAddr,
+    every: Duration,
+    timeout: Duration,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> HealthReport {
+    let mut latencies = Vec::new();
+    let (mut probes, mut first_error) = (0, None);
+    while !stopped(&stop) {
+        probes += 1;
+        let started = Instant::now();
+        match tokio::time::timeout(timeout, probe_once(addr)).await {
+            Ok(Ok(())) => latencies.push(started.elapsed().as_secs_f64() * 1000.0),
+            Ok(Err(error)) => {
+                first_error.get_or_insert(error);
+            }
+            Err(_) => {
+                first_error.get_or_insert_with(|| format!("no answer within {timeout:?}"));
+            }
+        }
+        tokio::time::sleep(every.saturating_sub(started.elapsed())).await;
+    }
+    latencies.sort_by(f64::total_cmp);
+    let quantile = |q: f64| {
+        if latencies.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[index]
+    };
+    HealthReport {
+        probes,
+        ok: latencies.len(),
+        first_error,
+        p50_ms: quantile(0.5),
+        p99_ms: quantile(0.99),
+        max_ms: latencies.last().copied().unwrap_or(f64::NAN),
+    }
+}
+
+async fn probe_once(addr: SocketAddr) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|error| format!("connect: {error}"))?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n")
+        .await
+        .map_err(|error| format!("send: {error}"))?;
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .await
+        .map_err(|error| format!("read: {error}"))?;
+    let answer = String::from_utf8_lossy(&answer);
+    if answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok") {
+        Ok(())
+    } else {
+        Err(format!(
+            "answer {:?}",
+            answer.chars().take(200).collect::<String>()
+        ))
+    }
+}
