@@ -15,7 +15,7 @@
 //!   in flight is closed to make room, so slow or idle clients cannot lock new ones out.
 //!
 //! Body reading, the request deadline and the prediction pool are the router's
-//! ([`crate::guard`], [`crate::pool`]).
+//! (the layer in `guard.rs`, and [`crate::pool`]).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
