@@ -8,6 +8,7 @@
 
 pub mod blend;
 pub mod classification;
+pub mod conformal;
 pub mod cv;
 pub mod error;
 pub mod explain;
