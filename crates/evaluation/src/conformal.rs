@@ -246,40 +246,170 @@ impl IntervalCheck {
     }
 }
 
-/// `σ(ŷ)` of [`Scaling::ByPrediction`] learnt on rows `fit`: bin edges of their predictions and
-/// each bin's mean absolute residual (at least 1e-6).
-fn difficulty(
-    truth: &[f64],
-    predicted: &[f64],
-    fit: &[usize],
-    bins: usize,
-) -> (Vec<f64>, Vec<f64>) {
-    let mut sorted: Vec<f64> = fit.iter().map(|&r| predicted[r]).collect();
-    sorted.sort_by(f64::total_cmp);
-    let bins = bins.clamp(1, sorted.len().max(1));
-    let edges: Vec<f64> = (1..bins).map(|b| sorted[b * sorted.len() / bins]).collect();
-    let (mut sum, mut count) = (vec![0.0; bins], vec![0usize; bins]);
-    for &r in fit {
-        let b = edges.partition_point(|&e| e <= predicted[r]);
-        sum[b] += (truth[r] - predicted[r]).abs();
-        count[b] += 1;
-    }
-    let scale = sum
-        .iter()
-        .zip(&count)
-        .map(|(s, &c)| (s / c.max(1) as f64).max(1e-6))
-        .collect();
-    (edges, scale)
+/// `σ(ŷ)` of [`Scaling::ByPrediction`]: bin edges of predictions and each bin's mean absolute
+/// residual (at least 1e-6); a single bin of scale 1 for [`Scaling::Plain`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Difficulty {
+    /// Upper edges of all bins but the last, rising.
+    pub edges: Vec<f64>,
+    /// Each bin's scale.
+    pub scale: Vec<f64>,
 }
 
-fn scale_of(edges: &[f64], scale: &[f64], prediction: f64) -> f64 {
-    scale[edges.partition_point(|&e| e <= prediction)]
+impl Difficulty {
+    /// The difficulty of `scaling` learnt on rows `fit`.
+    fn learn(truth: &[f64], predicted: &[f64], fit: &[usize], scaling: Scaling) -> Difficulty {
+        let Scaling::ByPrediction { bins } = scaling else {
+            return Difficulty {
+                edges: Vec::new(),
+                scale: vec![1.0],
+            };
+        };
+        let mut sorted: Vec<f64> = fit.iter().map(|&r| predicted[r]).collect();
+        sorted.sort_by(f64::total_cmp);
+        let bins = bins.clamp(1, sorted.len().max(1));
+        let edges: Vec<f64> = (1..bins).map(|b| sorted[b * sorted.len() / bins]).collect();
+        let (mut sum, mut count) = (vec![0.0; bins], vec![0usize; bins]);
+        for &r in fit {
+            let b = edges.partition_point(|&e| e <= predicted[r]);
+            sum[b] += (truth[r] - predicted[r]).abs();
+            count[b] += 1;
+        }
+        let scale = sum
+            .iter()
+            .zip(&count)
+            .map(|(s, &c)| (s / c.max(1) as f64).max(1e-6))
+            .collect();
+        Difficulty { edges, scale }
+    }
+
+    /// The scale of a row predicted `prediction`.
+    pub fn of(&self, prediction: f64) -> f64 {
+        self.scale[self.edges.partition_point(|&e| e <= prediction)]
+    }
+}
+
+/// Value intervals fitted on out-of-fold predictions: per group of rows (Mondrian conformal
+/// prediction: rows that differ in kind, such as tracks that take a near twin's valence, are
+/// calibrated only on their own kind), a conformal quantile and a difficulty; a row's interval
+/// is `ŷ ± quantile·difficulty(ŷ)`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IntervalModel {
+    /// The nominal coverage.
+    pub coverage: f64,
+    /// Per group: the quantile of its scores and its difficulty.
+    pub groups: Vec<(f64, Difficulty)>,
+}
+
+impl IntervalModel {
+    /// Fits on the rows of `folds`' test sets (out-of-fold predictions `predicted` of `truth`,
+    /// `group[row]` below `n_groups`): each calibration row's score is scaled by a difficulty
+    /// learnt without its own fold, and new rows get the difficulty learnt on all these rows. A
+    /// group without rows gets an infinite quantile.
+    pub fn fit(
+        truth: &[f64],
+        predicted: &[f64],
+        group: &[usize],
+        n_groups: usize,
+        folds: &[&Fold],
+        coverage: f64,
+        scaling: Scaling,
+    ) -> Result<IntervalModel, ConformalError> {
+        if predicted.len() != truth.len() || group.len() != truth.len() {
+            return Err(ConformalError::Shape(format!(
+                "{} truths, {} predictions and {} groups",
+                truth.len(),
+                predicted.len(),
+                group.len()
+            )));
+        }
+        if let Some(row) = group.iter().position(|&g| g >= n_groups) {
+            return Err(ConformalError::Shape(format!(
+                "row {row} is in group {} of {n_groups}",
+                group[row]
+            )));
+        }
+        let mut groups = Vec::with_capacity(n_groups);
+        for g in 0..n_groups {
+            let in_group = |rows: &[usize]| -> Vec<usize> {
+                rows.iter().copied().filter(|&r| group[r] == g).collect()
+            };
+            let mut scores = Vec::new();
+            for (m, fold) in folds.iter().enumerate() {
+                let fit: Vec<usize> = folds
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != m)
+                    .flat_map(|(_, f)| in_group(&f.test))
+                    .collect();
+                let difficulty = Difficulty::learn(truth, predicted, &fit, scaling);
+                scores.extend(
+                    in_group(&fold.test)
+                        .iter()
+                        .map(|&r| (truth[r] - predicted[r]).abs() / difficulty.of(predicted[r])),
+                );
+            }
+            let all: Vec<usize> = folds.iter().flat_map(|f| in_group(&f.test)).collect();
+            let quantile = if scores.is_empty() {
+                f64::INFINITY
+            } else {
+                conformal_quantile(&scores, coverage)?
+            };
+            groups.push((quantile, Difficulty::learn(truth, predicted, &all, scaling)));
+        }
+        Ok(IntervalModel { coverage, groups })
+    }
+
+    /// The half-width of the interval of a row of `group` predicted `prediction`.
+    pub fn half_width(&self, group: usize, prediction: f64) -> f64 {
+        self.groups
+            .get(group)
+            .map_or(f64::INFINITY, |(q, difficulty)| {
+                q * difficulty.of(prediction)
+            })
+    }
 }
 
 /// Cross-fitted value intervals at `coverage` for out-of-fold predictions `predicted` of
-/// `truth`: every fold's rows get the interval calibrated on the other folds (their scores, and
-/// for [`Scaling::ByPrediction`] the difficulty, each calibration row's difficulty itself learnt
-/// without its own fold), and are checked against their truth.
+/// `truth`, rows in groups as [`IntervalModel::fit`] takes them: every fold's rows get the
+/// intervals fitted on the other folds, and are checked against their truth.
+pub fn check_grouped_intervals(
+    truth: &[f64],
+    predicted: &[f64],
+    group: &[usize],
+    n_groups: usize,
+    folds: &[Fold],
+    coverage: f64,
+    scaling: Scaling,
+) -> Result<IntervalCheck, ConformalError> {
+    let n = truth.len();
+    // The folds must partition the rows (checked once, the same way as everywhere).
+    cross_fitted(&vec![0.0; n], folds, 0.5)?;
+    let mut half_width = vec![0.0; n];
+    let mut covered = vec![false; n];
+    for (k, fold) in folds.iter().enumerate() {
+        let others: Vec<&Fold> = folds
+            .iter()
+            .enumerate()
+            .filter(|(m, _)| *m != k)
+            .map(|(_, f)| f)
+            .collect();
+        let model = IntervalModel::fit(
+            truth, predicted, group, n_groups, &others, coverage, scaling,
+        )?;
+        for &row in &fold.test {
+            let h = model.half_width(group[row], predicted[row]);
+            half_width[row] = h;
+            covered[row] = (truth[row] - predicted[row]).abs() <= h;
+        }
+    }
+    Ok(IntervalCheck {
+        half_width,
+        covered,
+    })
+}
+
+/// [`check_grouped_intervals`] with every row in one group.
 pub fn check_intervals(
     truth: &[f64],
     predicted: &[f64],
@@ -287,65 +417,15 @@ pub fn check_intervals(
     coverage: f64,
     scaling: Scaling,
 ) -> Result<IntervalCheck, ConformalError> {
-    let n = truth.len();
-    if predicted.len() != n {
+    if predicted.len() != truth.len() {
         return Err(ConformalError::Shape(format!(
-            "{n} truths and {} predictions",
+            "{} truths and {} predictions",
+            truth.len(),
             predicted.len()
         )));
     }
-    // The folds must partition the rows (checked once, the same way as everywhere).
-    cross_fitted(&vec![0.0; n], folds, 0.5)?;
-    let mut half_width = vec![0.0; n];
-    let mut covered = vec![false; n];
-    for (k, fold) in folds.iter().enumerate() {
-        let calibration: Vec<usize> = folds
-            .iter()
-            .enumerate()
-            .filter(|(m, _)| *m != k)
-            .flat_map(|(_, f)| f.test.iter().copied())
-            .collect();
-        let (scores, scale_for) = match scaling {
-            Scaling::Plain => (
-                calibration
-                    .iter()
-                    .map(|&r| (truth[r] - predicted[r]).abs())
-                    .collect::<Vec<_>>(),
-                None,
-            ),
-            Scaling::ByPrediction { bins } => {
-                let mut scores = Vec::with_capacity(calibration.len());
-                for (m, other) in folds.iter().enumerate().filter(|(m, _)| *m != k) {
-                    let fit: Vec<usize> = folds
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| *j != k && *j != m)
-                        .flat_map(|(_, f)| f.test.iter().copied())
-                        .collect();
-                    let (edges, scale) = difficulty(truth, predicted, &fit, bins);
-                    scores.extend(other.test.iter().map(|&r| {
-                        (truth[r] - predicted[r]).abs() / scale_of(&edges, &scale, predicted[r])
-                    }));
-                }
-                (
-                    scores,
-                    Some(difficulty(truth, predicted, &calibration, bins)),
-                )
-            }
-        };
-        let q = conformal_quantile(&scores, coverage)?;
-        for &row in &fold.test {
-            let s = scale_for
-                .as_ref()
-                .map_or(1.0, |(edges, scale)| scale_of(edges, scale, predicted[row]));
-            half_width[row] = q * s;
-            covered[row] = (truth[row] - predicted[row]).abs() <= q * s;
-        }
-    }
-    Ok(IntervalCheck {
-        half_width,
-        covered,
-    })
+    let group = vec![0; truth.len()];
+    check_grouped_intervals(truth, predicted, &group, 1, folds, coverage, scaling)
 }
 
 #[cfg(test)]
@@ -585,6 +665,47 @@ mod tests {
             );
         }
         assert!(decile(&plain, 0) > 0.95 && decile(&plain, 9) < 0.85);
+    }
+
+    /// Two kinds of rows, one ten times noisier: one calibration for all under-covers the
+    /// noisy kind; one per kind covers both.
+    #[test]
+    fn grouped_intervals_cover_each_group() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let n = 20_000;
+        let group: Vec<usize> = (0..n).map(|r| usize::from(r % 7 == 0)).collect();
+        let predicted: Vec<f64> = (0..n).map(|_| rng.gen::<f64>()).collect();
+        let truth: Vec<f64> = predicted
+            .iter()
+            .zip(&group)
+            .map(|(p, &g)| p + if g == 1 { 0.5 } else { 0.05 } * normal(&mut rng))
+            .collect();
+        let folds = folds(n, 5);
+        let share = |check: &IntervalCheck, g: usize| {
+            let rows: Vec<usize> = (0..n).filter(|&r| group[r] == g).collect();
+            rows.iter().filter(|&&r| check.covered[r]).count() as f64 / rows.len() as f64
+        };
+        let pooled = check_intervals(&truth, &predicted, &folds, 0.9, Scaling::Plain).unwrap();
+        assert!(share(&pooled, 1) < 0.7, "{}", share(&pooled, 1));
+        let grouped =
+            check_grouped_intervals(&truth, &predicted, &group, 2, &folds, 0.9, Scaling::Plain)
+                .unwrap();
+        for g in 0..2 {
+            assert!(
+                (share(&grouped, g) - 0.9).abs() < 0.02,
+                "group {g}: {}",
+                share(&grouped, g)
+            );
+        }
+        let refs: Vec<&Fold> = folds.iter().collect();
+        let model =
+            IntervalModel::fit(&truth, &predicted, &group, 3, &refs, 0.9, Scaling::Plain).unwrap();
+        assert_eq!(
+            model.half_width(2, 0.5),
+            f64::INFINITY,
+            "a group without rows"
+        );
+        assert!(model.half_width(1, 0.5) > 5.0 * model.half_width(0, 0.5));
     }
 
     #[test]
