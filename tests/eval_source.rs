@@ -20,6 +20,7 @@ fn config(data: DataDir, eval_cache: Option<PathBuf>) -> RunConfig {
         seed: 42,
         folds: 5,
         grouping: Grouping::Recordings,
+        coverage: 0.9,
         progress: false,
         eval_cache,
     }

@@ -23,16 +23,59 @@ fn run(name: &str, args: &[&str]) {
     );
 }
 
+/// The `(id, valence)` of every row of a `predictions.csv`, whose interval must hold its
+/// prediction inside 0..=1.
 fn read_predictions(path: &Path) -> Vec<(String, f64)> {
     let text = std::fs::read_to_string(path).expect("predictions.csv");
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("id,valence"));
+    assert_eq!(lines.next(), Some("id,valence,valence_low,valence_high"));
     lines
         .map(|line| {
-            let (id, value) = line.split_once(',').expect("two fields");
-            (id.to_string(), value.parse().expect("a number"))
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields.len(), 4, "{line}");
+            let [value, low, high] = [1, 2, 3].map(|i| fields[i].parse::<f64>().expect("a number"));
+            assert!(
+                0.0 <= low && low <= value && value <= high && high <= 1.0 && low < high,
+                "{line}"
+            );
+            (fields[0].to_string(), value)
         })
         .collect()
+}
+
+/// The intervals' cross-fitted checks in a `metrics.json`: at 0.8 and 0.9 on every feature set
+/// reported, coverage within 0.01 of nominal overall and within 0.05 in every decile of
+/// predicted valence (the targets), narrower than the plain interval or within 0.01 of
+/// it, and the two twin groups each covered.
+fn assert_intervals_hold_their_coverage(metrics: &serde_json::Value) {
+    let reports = metrics["intervals"].as_array().expect("an intervals table");
+    assert!(reports.len() >= 2, "{reports:?}");
+    for report in reports {
+        let nominal = report["coverage"].as_f64().unwrap();
+        let achieved = report["intervals"]["achieved"].as_f64().unwrap();
+        assert!((achieved - nominal).abs() <= 0.01, "{report}");
+        for decile in report["deciles"].as_array().unwrap() {
+            let covered = decile["intervals"]["achieved"].as_f64().unwrap();
+            assert!(
+                (covered - nominal).abs() <= 0.05,
+                "decile {decile} of {report}"
+            );
+        }
+        let width = report["intervals"]["mean_width"].as_f64().unwrap();
+        assert!(
+            width <= report["plain"]["mean_width"].as_f64().unwrap() + 0.01,
+            "{report}"
+        );
+        for group in ["model_tracks", "twin_tracks"] {
+            let covered = report[group]["achieved"].as_f64().unwrap();
+            assert!((covered - nominal).abs() <= 0.03, "{group} of {report}");
+        }
+    }
+    for nominal in [0.8, 0.9] {
+        assert!(reports
+            .iter()
+            .any(|r| r["coverage"].as_f64() == Some(nominal)));
+    }
 }
 
 fn assert_predicts_every_id_in_order(data: &Path, predictions: &Path) {
@@ -104,6 +147,7 @@ fn quick_task1_then_task2_run_end_to_end_on_the_real_data() {
                 .unwrap()
     );
     assert_eq!(metrics["fallback"]["ids"][0], "4LaGu95Ui2s4vprSQYWUAZ");
+    assert_intervals_hold_their_coverage(&metrics);
     let report = std::fs::read_to_string(task1.join("report.md")).unwrap();
     for image in report
         .lines()
@@ -172,6 +216,7 @@ fn quick_task1_then_task2_run_end_to_end_on_the_real_data() {
         assert!(metrics["cv_mae"]["blend"][set].as_f64().unwrap() < 0.25);
     }
     assert!(["with", "without"].contains(&metrics["answer"].as_str().unwrap()));
+    assert_intervals_hold_their_coverage(&metrics);
     assert!(task2.join("learning_curve_audio_analysis.png").is_file());
 }
 

@@ -40,6 +40,16 @@ impl ClassifierFlags {
     }
 }
 
+/// A coverage strictly between 0 and 1.
+fn coverage(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 0.0 && value < 1.0 => Ok(value),
+        _ => Err(format!(
+            "{text:?} is not a coverage strictly between 0 and 1, such as 0.9"
+        )),
+    }
+}
+
 /// The flags of the valence tasks (`task1_valence`, `task2_valence_nn`).
 #[derive(clap::Args)]
 pub struct ValenceFlags {
@@ -58,6 +68,10 @@ pub struct ValenceFlags {
     /// Number of cross-validation folds (Task 2 needs Task 1's).
     #[arg(long, default_value_t = spotify_ml::valence::FOLDS)]
     pub folds: usize,
+    /// Coverage of the valence intervals written with the predictions (strictly between 0
+    /// and 1).
+    #[arg(long, default_value_t = spotify_ml::valence::intervals::COVERAGE, value_parser = coverage)]
+    pub coverage: f64,
     /// A feature cache that gives the evaluation tracks' features (filled from the Web API or
     /// ReccoBeats by `build_dataset`/`fetch_features`); default: the shared eval files.
     #[arg(long)]
@@ -83,6 +97,7 @@ impl ValenceFlags {
             } else {
                 Grouping::Recordings
             },
+            coverage: self.coverage,
             progress: true,
             eval_cache: self.eval_cache.clone(),
         })

@@ -11,12 +11,13 @@ pub mod report;
 use std::time::Instant;
 
 use classic_models::{BoostingParams, FittedModel, ModelFile};
-use evaluation::report::write_predictions;
+use evaluation::report::write_predictions_with_intervals;
 use evaluation::{describe, Tunable};
 use linfa::traits::Fit;
 use linfa::DatasetBase;
 
 use crate::log::log;
+use crate::valence::intervals::{IntervalReport, SetIntervals};
 use crate::valence::method::SearchPlan;
 use crate::valence::{
     blend, explain_boosting, prepare, search_method, BlendKind, Candidate, Explanation,
@@ -45,6 +46,8 @@ pub struct Task1Summary {
     pub best_twins: NearTwins,
     /// Evaluation tracks that took a near twin's valence.
     pub from_twins: usize,
+    /// The cross-fitted checks of each feature set's valence intervals.
+    pub intervals: Vec<IntervalReport>,
     /// Wall-clock seconds of the run.
     pub seconds: f64,
 }
@@ -145,7 +148,8 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
     );
     let fitted = fit(&chosen, &searched, &inputs, &out)?;
     let near_twins = near_twins(&chosen, &inputs)?;
-    let predicted = predict(&inputs, &chosen, &fitted, &near_twins, &out)?;
+    let intervals = intervals(config, &inputs, &near_twins)?;
+    let predicted = predict(&inputs, &chosen, &fitted, &near_twins, &intervals, &out)?;
     let influences = explain(config, &searched, &inputs, &out)?;
     let summary = Task1Summary {
         best_twins: near_twins[chosen.best_index()].clone(),
@@ -154,6 +158,7 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         fallback_ids: predicted.fallback_ids,
         near_twins,
         from_twins: predicted.from_twins,
+        intervals: intervals.into_iter().flat_map(|set| set.reports).collect(),
         seconds: start.elapsed().as_secs_f64(),
     };
     report::write(&report::Finished {
@@ -311,6 +316,36 @@ fn near_twins(chosen: &Chosen, inputs: &ValenceInputs) -> Result<Vec<NearTwins>,
         .collect()
 }
 
+/// *Intervals*: the conformal valence intervals of each feature set's chosen model, fitted on
+/// its twin-corrected out-of-fold predictions and checked by cross-fitting.
+fn intervals(
+    config: &Task1Config,
+    inputs: &ValenceInputs,
+    near_twins: &[NearTwins],
+) -> Result<Vec<SetIntervals>, PipelineError> {
+    near_twins
+        .iter()
+        .map(|twins| {
+            let set = SetIntervals::fit(inputs, twins, config.coverage)?;
+            for report in &set.reports {
+                log(
+                    "task1",
+                    format!(
+                        "intervals [{}] at {}: cross-fitted coverage {:.3}, mean width {:.3} (plain ŷ ± q: {:.3}, {:.3})",
+                        report.feature_set,
+                        report.coverage,
+                        report.intervals.achieved,
+                        report.intervals.mean_width,
+                        report.plain.achieved,
+                        report.plain.mean_width
+                    ),
+                );
+            }
+            Ok(set)
+        })
+        .collect()
+}
+
 /// What predicting the evaluation tracks did.
 struct Predicted {
     fallback_ids: Vec<String>,
@@ -318,12 +353,14 @@ struct Predicted {
 }
 
 /// *Predict*: the best model predicts the tracks its feature set covers, the audio-only model
-/// the others; tracks with a near twin take its valence. Writes `predictions.csv`.
+/// the others; tracks with a near twin take its valence. Every track gets the interval of its
+/// route's feature set. Writes `predictions.csv`.
 fn predict(
     inputs: &ValenceInputs,
     chosen: &Chosen,
     fitted: &Fitted,
     near_twins: &[NearTwins],
+    intervals: &[SetIntervals],
     out: &OutDir,
 ) -> Result<Predicted, PipelineError> {
     let best = chosen.best_index();
@@ -344,11 +381,17 @@ fn predict(
         "task1",
         format!("{from_twins} evaluation tracks take a near twin's valence"),
     );
-    write_predictions(
+    let bounds = routes.intervals(
+        &predictions,
+        (&intervals[best], &near_twins[best]),
+        (&intervals[fallback], &near_twins[fallback]),
+    );
+    write_predictions_with_intervals(
         &out.file("predictions.csv"),
         "valence",
         &inputs.eval_ids(),
         &predictions,
+        &bounds,
     )?;
     Ok(Predicted {
         fallback_ids: routes.fallback_ids(&inputs.eval),

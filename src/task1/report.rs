@@ -6,6 +6,8 @@ use evaluation::report::{write_json, Markdown};
 use evaluation::{describe, CvScores, Importance};
 use serde::{Deserialize, Serialize};
 
+use crate::valence::intervals::IntervalReport;
+
 use super::{Choice, Chosen, Searched, Task1Config, Task1Summary};
 use crate::valence::{
     influence_sentences, plot_oof, Budget, FeatureSetId, Grouping, Influence, Method, MethodResult,
@@ -52,6 +54,9 @@ pub struct Task1Metrics {
     pub best_with_twins: TwinsSummary,
     /// The predictions written.
     pub predictions: PredictionsReport,
+    /// The cross-fitted checks of each feature set's valence intervals, at 0.8, 0.9 and the
+    /// run's coverage.
+    pub intervals: Vec<IntervalReport>,
     /// Wall-clock seconds of the run.
     pub seconds: f64,
 }
@@ -157,6 +162,7 @@ impl Task1Metrics {
                 count: inputs.eval.len(),
                 from_twins: summary.from_twins,
             },
+            intervals: summary.intervals.clone(),
             seconds: summary.seconds,
         }
     }
@@ -174,6 +180,18 @@ pub(super) fn write(finished: &Finished<'_>) -> Result<(), PipelineError> {
     for twins in &finished.summary.near_twins {
         md.paragraph(&twins.describe());
     }
+    crate::valence::intervals::markdown_section(
+        &mut md,
+        finished.config.coverage,
+        &finished.summary.intervals,
+    );
+    crate::valence::intervals::plot(
+        out,
+        &mut md,
+        finished.inputs,
+        &finished.summary.best_twins,
+        finished.config.coverage,
+    )?;
     score_table(&mut md, finished.searched);
     methods(&mut md, finished.searched);
     md.heading(2, "Which features influence valence");
@@ -194,7 +212,7 @@ pub(super) fn write(finished: &Finished<'_>) -> Result<(), PipelineError> {
     }
     md.heading(2, "Files");
     md.bullets(&[
-        "`predictions.csv`: `id,valence` for every id of `spotify_ids.txt`, in its order, clipped to [0, 1].",
+        "`predictions.csv`: `id,valence,valence_low,valence_high` for every id of `spotify_ids.txt`, in its order, clipped to [0, 1]; the interval holds the true valence with the run's coverage (below).",
         "`metrics.json`: every number of this report.",
         "`oof.csv`: out-of-fold predictions of every method on the shared folds (Task 2 blends with them).",
         "`best_audio.json`, `best_audio_analysis.json`, `boosting_*.json`: the best model and the boosting model of each feature set, fitted on all chart tracks, with their feature lists (`classic_models::ModelFile::load`).",

@@ -13,7 +13,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use evaluation::report::write_predictions;
+use evaluation::report::write_predictions_with_intervals;
+
+use crate::valence::intervals::{IntervalReport, SetIntervals};
 use serde::{Deserialize, Serialize};
 
 use crate::log::log;
@@ -61,6 +63,8 @@ pub struct Task2Summary {
     pub best: Scored,
     /// Whether it uses neural networks.
     pub answer: Answer,
+    /// The cross-fitted checks of the winner's and the fallback's valence intervals.
+    pub intervals: Vec<IntervalReport>,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -112,15 +116,29 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     let routes = Routes::split(&inputs.eval, decision.best.candidate.features());
     let mut predictions = predict(config, &decision, &routes, &networks, &inputs)?;
     let twins = near_twins(&decision, &routes, &networks, &inputs, &mut predictions)?;
-    write_predictions(
+    let coverage = config.run.coverage;
+    let best_intervals = SetIntervals::fit(&inputs, &twins.best, coverage)?;
+    let fallback_intervals = SetIntervals::fit(&inputs, &twins.fallback, coverage)?;
+    let bounds = routes.intervals(
+        &predictions,
+        (&best_intervals, &twins.best),
+        (&fallback_intervals, &twins.fallback),
+    );
+    write_predictions_with_intervals(
         &out.file("predictions.csv"),
         "valence",
         &inputs.eval_ids(),
         &predictions,
+        &bounds,
     )?;
     let summary = Task2Summary {
         best: decision.best.clone(),
         answer: decision.answer,
+        intervals: best_intervals
+            .reports
+            .into_iter()
+            .chain(fallback_intervals.reports)
+            .collect(),
         seconds: start.elapsed().as_secs_f64(),
     };
     report::write(&report::Finished {

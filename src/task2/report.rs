@@ -58,6 +58,9 @@ pub struct Task2Metrics {
     pub best_with_twins: TwinsSummary,
     /// The predictions written.
     pub predictions: PredictionsReport,
+    /// The cross-fitted checks of the winner's and the fallback's valence intervals, at 0.8,
+    /// 0.9 and the run's coverage.
+    pub intervals: Vec<crate::valence::intervals::IntervalReport>,
     /// Wall-clock seconds of the run.
     pub seconds: f64,
 }
@@ -278,6 +281,7 @@ impl Task2Metrics {
                 file: "predictions.csv".into(),
                 from_twins: twins.from_twins,
             },
+            intervals: summary.intervals.clone(),
             seconds: summary.seconds,
         }
     }
@@ -314,6 +318,11 @@ pub(super) fn write(finished: &Finished<'_>) -> Result<(), PipelineError> {
     }
     answer(&mut md, finished);
     near_twins(&mut md, finished.twins);
+    crate::valence::intervals::markdown_section(
+        &mut md,
+        finished.config.run.coverage,
+        &finished.summary.intervals,
+    );
     md.write(&out.file("report.md"))?;
     Ok(())
 }

@@ -23,6 +23,7 @@ pub mod candidate;
 pub mod explain;
 pub mod identity;
 pub mod inputs;
+pub mod intervals;
 pub mod method;
 pub mod oof;
 pub mod output;
@@ -126,6 +127,9 @@ pub struct RunConfig {
     pub folds: usize,
     /// How tracks are dealt into folds.
     pub grouping: Grouping,
+    /// Coverage of the valence intervals written with the predictions, strictly between 0 and
+    /// 1 ([`intervals::COVERAGE`] by default).
+    pub coverage: f64,
     /// Show progress bars.
     pub progress: bool,
     /// A feature cache (`spotify_client::Cache`, filled from the Web API or ReccoBeats by

@@ -4,6 +4,7 @@
 use dataset::Track;
 use ndarray::Array1;
 
+use super::intervals::SetIntervals;
 use super::{FeatureSetId, NearTwins, PipelineError};
 
 /// Which candidate predicts an evaluation track.
@@ -112,6 +113,31 @@ impl Routes {
     }
 }
 
+impl Routes {
+    /// Every track's `(low, high)` valence interval: the intervals of its route's feature set,
+    /// as a track that took a near twin's valence (per that set's twins) or not.
+    pub fn intervals(
+        &self,
+        predictions: &[f64],
+        best: (&SetIntervals, &NearTwins),
+        fallback: (&SetIntervals, &NearTwins),
+    ) -> Vec<(f64, f64)> {
+        predictions
+            .iter()
+            .zip(self.route_of_rows())
+            .enumerate()
+            .map(|(row, (&prediction, route))| {
+                let (intervals, twins) = match route {
+                    Route::Best => best,
+                    Route::Fallback => fallback,
+                };
+                let from_twin = matches!(twins.eval.get(row), Some(Some(_)));
+                intervals.interval(prediction, from_twin)
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +188,58 @@ mod tests {
         let mut predictions = vec![0.5, 0.5];
         assert_eq!(routes.apply_twins(&mut predictions, &best, &fallback), 2);
         assert_eq!(predictions, [0.9, 0.2]);
+    }
+
+    /// Intervals of a fixed half-width for model tracks and another for twin tracks.
+    fn fixed_intervals(model: f64, twin: f64) -> SetIntervals {
+        use evaluation::conformal::{Difficulty, IntervalModel};
+        let flat = Difficulty {
+            edges: Vec::new(),
+            scale: vec![1.0],
+        };
+        SetIntervals {
+            feature_set: FeatureSetId::Audio,
+            model: IntervalModel {
+                coverage: 0.9,
+                groups: vec![(model, flat.clone()), (twin, flat)],
+            },
+            reports: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_track_gets_the_interval_of_its_route_and_twin_group() {
+        let eval = vec![
+            with_analysis("a"),
+            track("b", 0.5, None),
+            with_analysis("c"),
+        ];
+        let routes = Routes::split(&eval, FeatureSetId::AudioAnalysis);
+        let best_twins = twins_with_eval(vec![Some(0.4), None, None]);
+        let fallback_twins = twins_with_eval(vec![None, Some(0.7), None]);
+        let (best, fallback) = (fixed_intervals(0.1, 0.02), fixed_intervals(0.3, 0.05));
+        let bounds = routes.intervals(
+            &[0.4, 0.7, 0.95],
+            (&best, &best_twins),
+            (&fallback, &fallback_twins),
+        );
+        let close =
+            |(a, b): (f64, f64), (c, d): (f64, f64)| (a - c).abs() < 1e-12 && (b - d).abs() < 1e-12;
+        assert!(
+            close(bounds[0], (0.38, 0.42)),
+            "a best-route twin: {:?}",
+            bounds[0]
+        );
+        assert!(
+            close(bounds[1], (0.65, 0.75)),
+            "a fallback twin: {:?}",
+            bounds[1]
+        );
+        assert!(
+            close(bounds[2], (0.85, 1.0)),
+            "a best-route model track, clipped: {:?}",
+            bounds[2]
+        );
     }
 
     #[test]

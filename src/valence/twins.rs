@@ -56,6 +56,9 @@ pub struct NearTwins {
     /// The corrected out-of-fold predictions.
     #[serde(skip)]
     pub oof: Array1<f64>,
+    /// Whether each chart track's corrected prediction is its twin's valence.
+    #[serde(skip)]
+    pub is_twin: Vec<bool>,
 }
 
 /// The headline of the chosen candidate's near twins, as `metrics.json` gives it under
@@ -253,6 +256,7 @@ impl NearTwins {
             eval_estimate: eval_share * mae_twin_rows + (1.0 - eval_share) * mae_other_rows,
             eval,
             oof,
+            is_twin,
         })
     }
 
@@ -331,6 +335,7 @@ pub(crate) mod tests {
             eval_estimate: 0.0,
             eval,
             oof: Array1::zeros(0),
+            is_twin: Vec::new(),
         }
     }
 

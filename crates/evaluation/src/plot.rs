@@ -122,6 +122,59 @@ pub fn predicted_vs_actual(
     })
 }
 
+/// Intervals against the truth for a sample of rows, ordered by prediction: for each row a grey
+/// bar from `low` to `high`, a small black tick at the prediction, and its true value as a dot,
+/// green when the interval holds it and red when not.
+pub fn intervals(
+    path: &Path,
+    title: &str,
+    truth: &[f64],
+    predicted: &[f64],
+    bounds: &[(f64, f64)],
+) -> Result<(), EvalError> {
+    let n = truth.len().min(predicted.len()).min(bounds.len());
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| predicted[a].total_cmp(&predicted[b]));
+    let values = || {
+        truth[..n]
+            .iter()
+            .chain(&predicted[..n])
+            .copied()
+            .chain(bounds[..n].iter().flat_map(|&(l, h)| [l, h]))
+    };
+    let (low, high) = self::bounds(values());
+    atomic_png(path, (WIDTH, HEIGHT), |root| {
+        let mut chart = xy_chart(
+            root,
+            title,
+            ((0.0, n.max(1) as f64), (low, high)),
+            "tracks, by predicted value",
+            "value",
+        )?;
+        let at = |rank: usize| rank as f64 + 0.5;
+        chart.draw_series(order.iter().enumerate().map(|(rank, &row)| {
+            let (l, h) = bounds[row];
+            PathElement::new(
+                vec![(at(rank), l), (at(rank), h)],
+                BLACK.mix(0.25).stroke_width(3),
+            )
+        }))?;
+        chart.draw_series(
+            order
+                .iter()
+                .enumerate()
+                .map(|(rank, &row)| Circle::new((at(rank), predicted[row]), 1, BLACK.filled())),
+        )?;
+        chart.draw_series(order.iter().enumerate().map(|(rank, &row)| {
+            let (l, h) = bounds[row];
+            let inside = (l..=h).contains(&truth[row]);
+            let color = if inside { GREEN.mix(0.8) } else { RED.mix(0.9) };
+            Circle::new((at(rank), truth[row]), 3, color.filled())
+        }))?;
+        Ok(())
+    })
+}
+
 /// A histogram of residuals (true − predicted).
 pub fn residuals(
     path: &Path,

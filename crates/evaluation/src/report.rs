@@ -55,6 +55,30 @@ pub fn write_predictions(
     write_atomic(path, text.as_bytes())
 }
 
+/// Writes `id,COLUMN,COLUMN_low,COLUMN_high` (six decimals): each id's prediction and interval.
+pub fn write_predictions_with_intervals(
+    path: &Path,
+    column: &str,
+    ids: &[String],
+    values: &[f64],
+    intervals: &[(f64, f64)],
+) -> Result<(), EvalError> {
+    if ids.len() != values.len() || ids.len() != intervals.len() {
+        return Err(EvalError::Invalid(format!(
+            "{} ids, {} predictions and {} intervals",
+            ids.len(),
+            values.len(),
+            intervals.len()
+        )));
+    }
+    let mut text = format!("id,{column},{column}_low,{column}_high\n");
+    for ((id, value), (low, high)) in ids.iter().zip(values).zip(intervals) {
+        writeln!(text, "{id},{value:.6},{low:.6},{high:.6}")
+            .expect("writing to a String cannot fail");
+    }
+    write_atomic(path, text.as_bytes())
+}
+
 /// A Markdown document built piece by piece.
 #[derive(Clone, Debug, Default)]
 pub struct Markdown {
