@@ -90,11 +90,35 @@ fn check_outputs(out: &Path, names: &[&str]) {
             experiment["models"]["blend"].is_object(),
             "{name} has a blend"
         );
+        // Calibration and prediction sets of the best model and the blend: least-ambiguous sets
+        // hold their nominal coverage within 0.02 (the target); adaptive ones at least
+        // nominally; temperature scaling is used only where it lowered the log loss.
+        let calibration = experiment["calibration"].as_array().expect("calibration");
+        assert!(!calibration.is_empty(), "{name} has a calibration table");
+        for entry in calibration {
+            for set in entry["sets"].as_array().unwrap() {
+                let (nominal, achieved) = (
+                    set["coverage"].as_f64().unwrap(),
+                    set["achieved"].as_f64().unwrap(),
+                );
+                match set["method"].as_str() {
+                    Some("lac") => assert!((achieved - nominal).abs() <= 0.02, "{name}: {set}"),
+                    Some("aps") => assert!(achieved >= nominal - 0.02, "{name}: {set}"),
+                    other => panic!("{name}: set method {other:?}"),
+                }
+            }
+            let (before, after) = (&entry["before"]["log_loss"], &entry["after"]["log_loss"]);
+            assert_eq!(
+                entry["calibrated"].as_bool(),
+                Some(after.as_f64() < before.as_f64())
+            );
+        }
         for plot in [
             "confusion",
             "network_loss",
             "network_accuracy",
             "importance",
+            "reliability",
         ] {
             let path = out.join(format!("plots/{name}_{plot}.png"));
             let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

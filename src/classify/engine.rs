@@ -47,6 +47,8 @@ pub struct CvRun {
     pub runs: Vec<ModelRun>,
     /// Out-of-fold probabilities of every learner and of the blend.
     pub oof: Vec<(Candidate, Array2<f64>)>,
+    /// The folds.
+    pub folds: Vec<Fold>,
     /// The blend's members (weight above zero) and their weights chosen on all out-of-fold
     /// rows.
     pub blend_members: BlendWeights,
@@ -149,6 +151,7 @@ pub fn run_cv(
         k,
         runs,
         oof,
+        folds,
         blend_members: blend.members,
         seconds: start.elapsed().as_secs_f64(),
     })

@@ -52,6 +52,9 @@ pub enum ClassifyError {
     /// Evaluating, plotting or writing failed.
     #[error(transparent)]
     Eval(#[from] evaluation::EvalError),
+    /// Conformal prediction sets could not be calibrated.
+    #[error("calibrating prediction sets")]
+    Calibration(#[from] evaluation::conformal::ConformalError),
     /// A saved model could not be saved or loaded.
     #[error(transparent)]
     Saved(#[from] SavedError),

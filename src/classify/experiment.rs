@@ -10,6 +10,7 @@ use evaluation::classification::{argmax_rows, confusion_counts, permutation_impo
 use evaluation::Importance;
 use ndarray::{Array2, Axis};
 
+use crate::classify::calibration::{calibrate, CrossValidated};
 use crate::classify::curves::network_curves;
 use crate::classify::engine::{
     run_cv, run_split, split_seeds, BlendWeights, CvRun, SplitRun, TEST_FRACTION,
@@ -111,6 +112,8 @@ pub struct Estimate {
     pub evidence: Evidence,
     /// Models fitted on a training part, reused for permutation importance.
     pub held_out: Option<HeldOutModels>,
+    /// The out-of-fold probabilities of a cross-validation, when the protocol ran one.
+    pub cross_validated: Option<CrossValidated>,
 }
 
 /// The blend's members and weights, in words: `boosting × 0.60 + network × 0.40`.
@@ -158,6 +161,10 @@ pub fn estimate_cv(experiment: &Experiment, k: usize) -> Result<Estimate, Classi
         ),
         models: summaries(experiment, &cv.runs, &plan, false),
         plan,
+        cross_validated: Some(CrossValidated {
+            oof: cv.oof.clone(),
+            folds: cv.folds.clone(),
+        }),
         evidence: Evidence {
             probabilities: cv.oof,
             rows: (0..problem.y.len()).collect(),
@@ -246,6 +253,10 @@ pub fn estimate_split(experiment: &Experiment, cv_k: usize) -> Result<Estimate, 
         protocol,
         models,
         plan,
+        cross_validated: cv.map(|cv| CrossValidated {
+            oof: cv.oof,
+            folds: cv.folds,
+        }),
         evidence: Evidence {
             probabilities: split.first_proba,
             rows: split.first_test.clone(),
@@ -459,6 +470,10 @@ pub fn run(experiment: &Experiment) -> Result<ExperimentOutcome, ClassifyError> 
         None
     };
     let network = curves(experiment, final_model.as_ref(), &estimate.plan)?;
+    let calibration = match &estimate.cross_validated {
+        Some(cv) => calibrate(problem, &[choice.best, Candidate::Blend], cv)?,
+        None => Vec::new(),
+    };
     let report = ExperimentReport {
         name: problem.id,
         title: problem.title.clone(),
@@ -482,6 +497,7 @@ pub fn run(experiment: &Experiment) -> Result<ExperimentOutcome, ClassifyError> 
         importance,
         importance_source,
         network,
+        calibration,
         notes: experiment.notes.clone(),
         seconds: start.elapsed().as_secs_f64(),
     };

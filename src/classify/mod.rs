@@ -11,6 +11,7 @@
 //! formats predictions. The family drivers ([`moods`], [`genres`], [`popularity`], [`hits`])
 //! build their experiments from the data and run them.
 
+pub mod calibration;
 pub mod curves;
 pub mod engine;
 pub mod error;

@@ -97,8 +97,91 @@ fn write_network_plots(
     )
 }
 
+/// The path of an experiment's reliability diagram, relative to the output directory.
+pub fn reliability_plot_name(report: &ExperimentReport) -> String {
+    format!("plots/{}_reliability.png", report.name)
+}
+
+/// Draws the best candidate's reliability diagram, before and after temperature scaling.
+fn write_reliability_plot(out: &Path, report: &ExperimentReport) -> Result<(), EvalError> {
+    let Some(best) = report.calibration.iter().find(|c| c.model == report.best) else {
+        return Ok(());
+    };
+    plot::reliability(
+        &out.join(reliability_plot_name(report)),
+        &format!(
+            "{}: reliability of {} (out-of-fold)",
+            report.title, report.best
+        ),
+        &[
+            ("as fitted", &best.reliability_before),
+            ("temperature scaled", &best.reliability_after),
+        ],
+    )
+}
+
+/// The calibration and prediction-set table of an experiment's report, when it has one.
+fn calibration_section(md: &mut Markdown, report: &ExperimentReport) {
+    if report.calibration.is_empty() {
+        return;
+    }
+    md.paragraph(&format!(
+        "How sure the classifiers are, on the cross-validation's out-of-fold probabilities: expected calibration error (ECE, top class, {} equal-width bins), Brier score and log loss as fitted and after temperature scaling cross-fitted on the same folds (each fold's temperature fitted on the others); then conformal prediction sets, on the tempered probabilities when they lowered the log loss, each fold's threshold calibrated on the other folds: least-ambiguous sets (the classes likely enough; a set may be empty) and adaptive ones (the most likely classes while their total stays within the threshold, never empty). Each cell is the share of tracks whose set holds the true class, and the mean number of classes in a set.",
+        report.calibration[0].bins
+    ));
+    let rows: Vec<Vec<String>> = report
+        .calibration
+        .iter()
+        .map(|c| {
+            let mut row = vec![
+                c.model.to_string(),
+                format!("{:.3} → {:.3}", c.before.ece, c.after.ece),
+                format!("{:.3} → {:.3}", c.before.brier, c.after.brier),
+                format!("{:.3} → {:.3}", c.before.log_loss, c.after.log_loss),
+                format!(
+                    "{:.2}–{:.2}{}",
+                    c.temperatures.iter().copied().fold(f64::INFINITY, f64::min),
+                    c.temperatures
+                        .iter()
+                        .copied()
+                        .fold(f64::NEG_INFINITY, f64::max),
+                    if c.calibrated { "" } else { " (not used)" }
+                ),
+            ];
+            row.extend(
+                c.sets
+                    .iter()
+                    .map(|s| format!("{:.3} ({:.2} classes)", s.achieved, s.mean_size)),
+            );
+            row
+        })
+        .collect();
+    let coverages: Vec<String> = report.calibration[0]
+        .sets
+        .iter()
+        .map(|s| {
+            format!(
+                "{} sets at {}",
+                match s.method {
+                    evaluation::calibration::SetMethod::Lac => "least-ambiguous",
+                    evaluation::calibration::SetMethod::Aps => "adaptive",
+                },
+                s.coverage
+            )
+        })
+        .collect();
+    let mut header = vec!["model", "ECE", "Brier", "log loss", "temperature"];
+    header.extend(coverages.iter().map(String::as_str));
+    md.table(&header, &rows);
+    md.image(
+        &format!("{} reliability", report.title),
+        &reliability_plot_name(report),
+    );
+}
+
 /// Draws an experiment's plots into `out/plots/`.
 pub fn write_plots(out: &Path, report: &ExperimentReport) -> Result<(), EvalError> {
+    write_reliability_plot(out, report)?;
     let [confusion, loss, accuracy, importance] = plot_names(report);
     plot::confusion_matrix(
         &out.join(confusion),
@@ -287,6 +370,7 @@ pub fn report_section(md: &mut Markdown, report: &ExperimentReport) {
     ));
     md.image(&format!("{} confusion matrix", report.title), &confusion);
     network_section(md, report, [&loss, &accuracy]);
+    calibration_section(md, report);
     let top: Vec<String> = report
         .importance
         .iter()

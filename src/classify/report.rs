@@ -118,6 +118,10 @@ pub struct ExperimentReport {
     pub importance_source: String,
     /// The network's curves (empty when the line-up has no network).
     pub network: NetworkCurves,
+    /// Calibration and prediction sets of the best candidate and the blend, from the
+    /// cross-validation's out-of-fold probabilities (empty when the protocol ran none).
+    #[serde(default)]
+    pub calibration: Vec<crate::classify::calibration::CalibrationReport>,
     /// Notes on the data.
     pub notes: Vec<String>,
     /// Seconds the experiment took.
@@ -196,6 +200,9 @@ pub struct ExperimentMetrics {
     /// Every candidate's scores (written in the alphabetical order of their names).
     #[serde(serialize_with = "by_name")]
     pub models: BTreeMap<Candidate, Scores>,
+    /// Calibration and prediction sets of the best candidate and the blend.
+    #[serde(default)]
+    pub calibration: Vec<crate::classify::calibration::CalibrationReport>,
 }
 
 impl ExperimentMetrics {
@@ -215,12 +222,14 @@ impl ExperimentMetrics {
                 .iter()
                 .map(|m| (m.name, Scores::of(&m.protocol.mean)))
                 .collect(),
+            calibration: report.calibration.clone(),
         }
     }
 }
 
 /// `metrics.json`: `{"experiments": {NAME: {"best": {"model", "accuracy", "macro_f1",
-/// "roc_auc"}, "models": {MODEL: {"accuracy", "macro_f1", "roc_auc"}}}}}`, for the experiments
+/// "roc_auc"}, "models": {MODEL: {"accuracy", "macro_f1", "roc_auc"}}, "calibration": [...]}}}`
+/// ([`crate::classify::calibration::CalibrationReport`]), for the experiments
 /// whose [`ExperimentId::in_metrics`] holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
@@ -282,6 +291,7 @@ mod tests {
             importance: Vec::new(),
             importance_source: "s".into(),
             network: NetworkCurves::default(),
+            calibration: Vec::new(),
             notes: Vec::new(),
             seconds: 1.0,
         }

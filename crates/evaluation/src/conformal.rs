@@ -154,6 +154,23 @@ pub fn aps_set(probabilities: &[f64], threshold: f64) -> Vec<usize> {
     set
 }
 
+/// The score of a row for least-ambiguous sets (Sadinle et al. 2019): one minus the probability
+/// of its true class.
+pub fn lac_score(probabilities: &[f64], label: usize) -> f64 {
+    1.0 - probabilities.get(label).copied().unwrap_or(0.0)
+}
+
+/// The least-ambiguous set of a row at `threshold` (the conformal quantile of [`lac_score`]s):
+/// the classes whose probability is at least `1 − threshold`, most likely first. It may be
+/// empty (no class is likely enough), which keeps the coverage at its nominal level instead of
+/// above it; and a class is in it exactly when its score is within the threshold.
+pub fn lac_set(probabilities: &[f64], threshold: f64) -> Vec<usize> {
+    ranked(probabilities)
+        .into_iter()
+        .filter(|&c| lac_score(probabilities, c) <= threshold)
+        .collect()
+}
+
 /// What a cross-fitted check of conformal calibration found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CrossFitted {
@@ -706,6 +723,22 @@ mod tests {
             "a group without rows"
         );
         assert!(model.half_width(1, 0.5) > 5.0 * model.half_width(0, 0.5));
+    }
+
+    #[test]
+    fn least_ambiguous_sets_hold_the_classes_likely_enough() {
+        let p = [0.1, 0.6, 0.3];
+        assert!((lac_score(&p, 2) - 0.7).abs() < 1e-12);
+        assert_eq!(lac_set(&p, 0.35), Vec::<usize>::new(), "none likely enough");
+        assert_eq!(lac_set(&p, 0.4), vec![1]);
+        assert_eq!(lac_set(&p, 0.75), vec![1, 2]);
+        assert_eq!(lac_set(&p, 0.9), vec![1, 2, 0]);
+        for label in 0..3 {
+            for threshold in [0.3, 0.4, 0.7, 0.9] {
+                let inside = lac_set(&p, threshold).contains(&label);
+                assert_eq!(inside, lac_score(&p, label) <= threshold);
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! implement [`Tunable`].
 
 pub mod blend;
+pub mod calibration;
 pub mod classification;
 pub mod conformal;
 pub mod cv;

@@ -175,6 +175,55 @@ pub fn intervals(
     })
 }
 
+/// A reliability diagram: for each set of bins, the accuracy of each non-empty bin against its
+/// mean top-class probability, joined by a line, with the diagonal of perfect calibration.
+pub fn reliability(
+    path: &Path,
+    title: &str,
+    curves: &[(&str, &[crate::calibration::ReliabilityBin])],
+) -> Result<(), EvalError> {
+    let colors = [RED, BLUE, GREEN, MAGENTA];
+    atomic_png(path, (HEIGHT, HEIGHT), |root| {
+        let mut chart = xy_chart(
+            root,
+            title,
+            ((0.0, 1.0), (0.0, 1.0)),
+            "mean top-class probability",
+            "accuracy",
+        )?;
+        chart.draw_series(LineSeries::new(
+            [(0.0, 0.0), (1.0, 1.0)],
+            BLACK.mix(0.4).stroke_width(1),
+        ))?;
+        for (index, (label, bins)) in curves.iter().enumerate() {
+            let color = colors[index % colors.len()];
+            let points: Vec<(f64, f64)> = bins
+                .iter()
+                .filter(|b| b.rows > 0)
+                .map(|b| (b.confidence, b.accuracy))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+                .label(*label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
+            chart.draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 4, color.filled())),
+            )?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    })
+}
+
 /// A histogram of residuals (true − predicted).
 pub fn residuals(
     path: &Path,
