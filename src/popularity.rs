@@ -125,6 +125,31 @@ pub trait QuartileModel: Send + Sync {
     /// Fails naming the field when the song is out of range or its genre unknown
     /// ([`SongError::field`]).
     fn predict_proba(&self, song: &SongInput) -> Result<[f64; 4], SongError>;
+
+    /// The quartiles that, together, hold a song's true quartile with a stated probability,
+    /// given its probabilities: `Some((coverage, quartile indices, most likely first))` for a
+    /// model calibrated for it, `None` (the default) otherwise.
+    fn prediction_set(&self, probabilities: &[f64; 4]) -> Option<(f64, Vec<usize>)> {
+        let _ = probabilities;
+        None
+    }
+}
+
+/// Coverage of the popularity predictor's prediction sets.
+pub const SET_COVERAGE: f64 = 0.9;
+
+/// A conformal threshold for least-ambiguous prediction sets
+/// (`evaluation::conformal::lac_set`): a song's set is the quartiles at least `1 − threshold`
+/// likely, and it holds the true quartile with probability `coverage`.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SetThreshold {
+    /// The nominal coverage.
+    pub coverage: f64,
+    /// The conformal quantile of `1 − p(true quartile)` on the calibration rows.
+    pub threshold: f64,
+    /// The calibration rows: the 20% held out for early stopping and blend weights, which the
+    /// models were not fitted on.
+    pub rows: usize,
 }
 
 /// Why a popularity model gave no probabilities for a song.
@@ -481,6 +506,9 @@ pub enum PredictorError {
     /// Scoring the held-out rows or choosing the blend's weight on them failed.
     #[error("the popularity model could not be scored on its held-out rows")]
     HeldOut(#[source] EvalError),
+    /// The prediction sets could not be calibrated on the held-out rows.
+    #[error("the popularity model's prediction sets could not be calibrated")]
+    Sets(#[source] evaluation::conformal::ConformalError),
     /// The rows have the wrong number of columns.
     #[error("the model takes {expected} columns but got {found}")]
     Width {
@@ -530,6 +558,9 @@ struct Manifest {
     weights: [f64; 2],
     /// Rows the model was fitted on (held-out rows included).
     training_rows: usize,
+    /// The prediction sets' threshold (absent from manifests written before it existed).
+    #[serde(default)]
+    prediction_set: Option<SetThreshold>,
 }
 
 impl Manifest {
@@ -553,6 +584,16 @@ impl Manifest {
         }
         evaluation::blend::check_weights(&self.weights)
             .map_err(|e| corrupt(FileProblem::Weights(e)))?;
+        if let Some(set) = &self.prediction_set {
+            let valid = set.coverage > 0.0
+                && set.coverage < 1.0
+                && (set.threshold == f64::INFINITY || (0.0..=1.0).contains(&set.threshold));
+            if !valid {
+                return Err(corrupt(FileProblem::Mismatch(
+                    "the prediction sets' coverage or threshold is out of range",
+                )));
+            }
+        }
         let [boosting, network] = self.weights;
         let unlisted = match self.members {
             Members::Boosting => network > 0.0,
@@ -634,6 +675,28 @@ impl TrainingRows {
     fn score(&self, p: &Array2<f64>) -> Result<f64, PredictorError> {
         accuracy(&self.held_y, &argmax_rows(p.view())).map_err(PredictorError::HeldOut)
     }
+}
+
+/// The least-ambiguous sets' threshold at [`SET_COVERAGE`], calibrated on the held-out rows'
+/// probabilities (each row normalised, as songs' are).
+fn set_threshold(held: &Array2<f64>, truth: &[usize]) -> Result<SetThreshold, PredictorError> {
+    let scores: Vec<f64> = held
+        .rows()
+        .into_iter()
+        .zip(truth)
+        .map(|(row, &label)| {
+            let total: f64 = row.sum();
+            let p: Vec<f64> = row.iter().map(|v| v / total).collect();
+            evaluation::conformal::lac_score(&p, label)
+        })
+        .collect();
+    let threshold = evaluation::conformal::conformal_quantile(&scores, SET_COVERAGE)
+        .map_err(PredictorError::Sets)?;
+    Ok(SetThreshold {
+        coverage: SET_COVERAGE,
+        threshold,
+        rows: scores.len(),
+    })
 }
 
 /// The blend's weights of the boosted trees and the network: chosen on the held-out rows when
@@ -719,14 +782,17 @@ impl PopularityPredictor {
                 members: config.members,
                 weights,
                 training_rows: rows.len(),
+                prediction_set: None,
             },
             boosting,
             network,
         };
+        let held = predictor.predict_rows(&training.held_x)?;
         if config.members == Members::Blend {
-            let p = predictor.predict_rows(&training.held_x)?;
-            accuracy.push((Candidate::Blend, training.score(&p)?));
+            accuracy.push((Candidate::Blend, training.score(&held)?));
         }
+        let mut predictor = predictor;
+        predictor.manifest.prediction_set = Some(set_threshold(&held, &training.held_y)?);
         Ok(TrainedPredictor {
             predictor,
             holdout_accuracy: accuracy,
@@ -898,6 +964,14 @@ impl QuartileModel for PopularityPredictor {
             *o /= sum;
         }
         Ok(out)
+    }
+
+    fn prediction_set(&self, probabilities: &[f64; 4]) -> Option<(f64, Vec<usize>)> {
+        let set = self.manifest.prediction_set?;
+        Some((
+            set.coverage,
+            evaluation::conformal::lac_set(probabilities, set.threshold),
+        ))
     }
 }
 

@@ -76,6 +76,15 @@ fn saved_predictor_reloads_with_identical_probabilities_and_validates_input() {
     }
     let batch = model.predict_rows(&data.x).unwrap();
     assert_eq!(again.predict_rows(&data.x).unwrap(), batch);
+    // The prediction sets, calibrated on the held-out rows, survive the reload.
+    let p = model.predict_proba(&song("pop")).unwrap();
+    let (coverage, set) = model.prediction_set(&p).expect("a calibrated set");
+    assert_eq!(coverage, spotify_ml::popularity::SET_COVERAGE);
+    assert_eq!(again.prediction_set(&p), Some((coverage, set.clone())));
+    assert!(
+        set.windows(2).all(|w| p[w[0]] >= p[w[1]]),
+        "most likely first"
+    );
 
     let unknown = model.predict_proba(&song("polka")).unwrap_err().to_string();
     assert!(

@@ -251,6 +251,7 @@ pub(crate) async fn predict_form(
                 song: &song,
                 probabilities,
                 explanation: &explanation,
+                set: Prediction::by_model(app.model.as_ref(), probabilities).set,
             });
             html(StatusCode::OK, page.render())
         }
@@ -287,7 +288,9 @@ pub(crate) async fn predict_json(
         .await
         .unwrap_or_else(|error| Err(error.into()));
     match outcome {
-        Ok(probabilities) => Json(Prediction::from_probabilities(probabilities)).into_response(),
+        Ok(probabilities) => {
+            Json(Prediction::by_model(app.model.as_ref(), probabilities)).into_response()
+        }
         Err(error) => json_error(&error),
     }
 }

@@ -206,13 +206,65 @@ pub fn server_runtime(torch_threads: usize) -> std::io::Result<tokio::runtime::R
         .build()
 }
 
-/// The JSON answer of `POST /api/predict`: the most likely quartile and all four probabilities.
+/// The JSON answer of `POST /api/predict`: the most likely quartile, all four probabilities,
+/// and, for a model calibrated for it, the set of quartiles that holds the true one with a
+/// stated probability.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     /// The most likely quartile, one of [`QUARTILES`].
     pub quartile: String,
     /// The probability of each quartile.
     pub probabilities: Probabilities,
+    /// The conformal prediction set ([`QuartileModel::prediction_set`]); absent when the model
+    /// has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<PredictionSet>,
+}
+
+/// Quartiles that together hold a song's true quartile with probability `coverage` (on songs
+/// like the model's calibration rows).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PredictionSet {
+    /// The probability, such as 0.9.
+    pub coverage: f64,
+    /// The quartiles, most likely first (empty when none is likely enough to name).
+    pub quartiles: Vec<String>,
+    /// The set in words: `"top quartile or third quartile, at 90%"`.
+    pub words: String,
+}
+
+/// A quartile's name in words.
+fn quartile_words(index: usize) -> &'static str {
+    [
+        "bottom quartile",
+        "second quartile",
+        "third quartile",
+        "top quartile",
+    ]
+    .get(index)
+    .copied()
+    .unwrap_or("unknown quartile")
+}
+
+impl PredictionSet {
+    /// The set of these quartile indices at this coverage.
+    pub fn new(coverage: f64, quartiles: &[usize]) -> PredictionSet {
+        let names: Vec<&str> = quartiles.iter().map(|&q| quartile_words(q)).collect();
+        let percent = format!("{:.0}%", 100.0 * coverage);
+        let words = if names.is_empty() {
+            format!("no quartile is likely enough to name, at {percent}")
+        } else {
+            format!("{}, at {percent}", names.join(" or "))
+        };
+        PredictionSet {
+            coverage,
+            quartiles: quartiles
+                .iter()
+                .filter_map(|&q| QUARTILES.get(q).map(|s| s.to_string()))
+                .collect(),
+            words,
+        }
+    }
 }
 
 /// The probability of each popularity quartile, keyed by the quartile's name in JSON.
@@ -244,7 +296,18 @@ impl Prediction {
                 q50_75,
                 q75_100,
             },
+            set: None,
         }
+    }
+
+    /// The prediction of these probabilities by `model`, with its prediction set if it has
+    /// one.
+    pub fn by_model(model: &dyn QuartileModel, probabilities: [f64; 4]) -> Prediction {
+        let mut prediction = Prediction::from_probabilities(probabilities);
+        prediction.set = model
+            .prediction_set(&probabilities)
+            .map(|(coverage, quartiles)| PredictionSet::new(coverage, &quartiles));
+        prediction
     }
 
     /// The four probabilities in the order of [`QUARTILES`].

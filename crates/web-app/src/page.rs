@@ -51,6 +51,7 @@ pub(crate) struct Outcome<'a> {
     pub song: &'a SongInput,
     pub probabilities: [f64; 4],
     pub explanation: &'a Explanation,
+    pub set: Option<crate::PredictionSet>,
 }
 
 /// The track-id box: shown when a feature source is configured.
@@ -239,6 +240,16 @@ impl Page<'_> {
             percent(outcome.probabilities[best])
         );
         bar_chart(html, &outcome.probabilities);
+        if let Some(set) = &outcome.set {
+            let _ = write!(
+                html,
+                "<p id=\"set\">How sure: <strong>{}</strong> (a conformal prediction set: on \
+                 songs like the model's held-out ones, it holds the true quartile {:.0}% of the \
+                 time).</p>",
+                escape(&set.words),
+                100.0 * set.coverage
+            );
+        }
         html.push_str("<h3>The song</h3><dl class=\"values\" id=\"entered\">");
         for (name, value, _) in outcome.song.numeric_fields() {
             let _ = write!(

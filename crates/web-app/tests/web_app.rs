@@ -634,3 +634,55 @@ fn load_run_sends_every_request_and_checks_every_answer() {
         "the error names the address and its cause: {first}"
     );
 }
+
+/// The linear model with least-ambiguous sets at 90% of threshold 0.7: the quartiles at least
+/// 30% likely.
+struct WithSets(LinearQuartileModel);
+
+impl QuartileModel for WithSets {
+    fn genres(&self) -> &[String] {
+        self.0.genres()
+    }
+
+    fn predict_proba(
+        &self,
+        song: &SongInput,
+    ) -> Result<[f64; 4], spotify_ml::popularity::SongError> {
+        self.0.predict_proba(song)
+    }
+
+    fn prediction_set(&self, probabilities: &[f64; 4]) -> Option<(f64, Vec<usize>)> {
+        let mut set: Vec<usize> = (0..4).filter(|&q| probabilities[q] >= 0.3).collect();
+        set.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+        Some((0.9, set))
+    }
+}
+
+/// Issue 22: a model with prediction sets answers the set in JSON and in words on the page.
+#[test]
+fn a_model_with_prediction_sets_answers_them_in_json_and_in_words() {
+    let model = WithSets(LinearQuartileModel::new());
+    let probabilities = model.predict_proba(&song()).expect("predicts");
+    let (_, expected) = model.prediction_set(&probabilities).expect("a set");
+    let server = Server::start(App::new(Arc::new(model)));
+    let (status, answer) = server.post_json(&song_json());
+    assert_eq!(status, 200, "{answer}");
+    let set = &answer["set"];
+    assert_eq!(set["coverage"].as_f64(), Some(0.9));
+    let quartiles: Vec<&str> = set["quartiles"]
+        .as_array()
+        .expect("quartiles")
+        .iter()
+        .map(|q| q.as_str().expect("a name"))
+        .collect();
+    let names: Vec<&str> = expected.iter().map(|&q| QUARTILES[q]).collect();
+    assert_eq!(quartiles, names);
+    let words = set["words"].as_str().expect("words");
+    assert!(words.ends_with("at 90%"), "{words}");
+    let (status, page) = server.post_form(&song_form());
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("How sure: <strong>{words}</strong>")),
+        "{page}"
+    );
+}
