@@ -5,6 +5,7 @@
 //! hang it.
 
 mod linear_model;
+mod serving;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -16,28 +17,9 @@ use serde_json::{json, Value};
 use spotify_ml::popularity::{QuartileModel, SongError, SongInput};
 use web_app::{App, Limits};
 
-/// Starts `app` on an ephemeral loopback port on its own runtime; it stops with the process.
+/// Starts `app` on an ephemeral loopback port; it stops with the process.
 fn start(app: App) -> SocketAddr {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind an ephemeral loopback port");
-            sender.send(listener.local_addr().expect("address")).ok();
-            app.serve(listener, std::future::pending())
-                .await
-                .expect("serve");
-        });
-    });
-    receiver
-        .recv_timeout(Duration::from_secs(10))
-        .expect("server started")
+    serving::start(app)
 }
 
 /// Short times, so that the tests see them pass.

@@ -2,6 +2,7 @@
 //! schema, the track-id fill and a small bounded load run.
 
 mod linear_model;
+mod serving;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -27,28 +28,7 @@ struct Server {
 
 impl Server {
     fn start(app: App) -> Server {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind an ephemeral loopback port");
-                sender
-                    .send(listener.local_addr().expect("local address"))
-                    .expect("send address");
-                app.serve(listener, std::future::pending())
-                    .await
-                    .expect("serve");
-            });
-        });
-        let addr = receiver
-            .recv_timeout(Duration::from_secs(10))
-            .expect("server started");
+        let addr = serving::start(app);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))

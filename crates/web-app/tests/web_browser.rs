@@ -4,6 +4,7 @@
 //! target directory.
 
 mod linear_model;
+mod serving;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -61,22 +62,7 @@ fn free_port() -> u16 {
 
 /// The app on an ephemeral loopback port, served from a background thread.
 fn start_app(app: App) -> SocketAddr {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = web_app::server_runtime(1).expect("tokio runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            sender.send(listener.local_addr().expect("address")).ok();
-            app.serve(listener, std::future::pending())
-                .await
-                .expect("serve");
-        });
-    });
-    receiver
-        .recv_timeout(Duration::from_secs(10))
-        .expect("app started")
+    serving::start(app)
 }
 
 /// A chromedriver process and one browser session; both end on drop.
