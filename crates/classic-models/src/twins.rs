@@ -81,9 +81,48 @@ impl TwinLookup {
             .collect())
     }
 
+    /// The nearest training row of every row of `x` if it lies within `radius` (`distance <=
+    /// radius`, exactly as a caller would test [`TwinLookup::nearest`]'s answer), else `None`.
+    /// Rows farther than the radius are dropped after a few columns, which makes this much faster
+    /// than [`TwinLookup::nearest`] when few rows have a twin. Rows with NaN or infinity are
+    /// `None` rather than an error: this is the per-row path of batch scoring.
+    pub fn nearest_within(
+        &self,
+        x: ArrayView2<'_, f64>,
+        radius: f64,
+    ) -> Result<Vec<Option<Nearest>>, ModelError> {
+        if x.ncols() != self.x.ncols() {
+            return Err(ModelError::WidthMismatch {
+                expected: self.x.ncols(),
+                found: x.ncols(),
+            });
+        }
+        // A bound on squared distances a little above radius²: no row whose distance passes
+        // `distance <= radius` is dropped, and the final test is the caller's own.
+        let bound = (radius * (1.0 + 1e-9)).powi(2) + f64::MIN_POSITIVE;
+        let queries = self.scaler.transform(x)?;
+        Ok(queries
+            .axis_iter(Axis(0))
+            .into_par_iter()
+            .map(|query| {
+                if query.iter().any(|v| !v.is_finite()) {
+                    return None;
+                }
+                let found = self.nearest_below(query, bound);
+                (found.distance <= radius).then_some(found)
+            })
+            .collect())
+    }
+
     fn nearest_row(&self, query: ArrayView1<'_, f64>) -> Nearest {
+        self.nearest_below(query, f64::INFINITY)
+    }
+
+    /// The nearest row among those whose squared distance is at most `bound` (distance infinity
+    /// when there is none).
+    fn nearest_below(&self, query: ArrayView1<'_, f64>, bound: f64) -> Nearest {
         let query: Vec<f64> = query.to_vec();
-        let mut best = f64::INFINITY;
+        let mut best = bound;
         let mut sum = 0.0;
         let mut ties = 0usize;
         for (row, &target) in self.x.axis_iter(Axis(0)).zip(&self.y) {
@@ -104,10 +143,51 @@ impl TwinLookup {
                 ties += 1;
             }
         }
+        if ties == 0 {
+            return Nearest {
+                distance: f64::INFINITY,
+                value: 0.0,
+            };
+        }
         Nearest {
             distance: best.sqrt(),
-            value: sum / ties.max(1) as f64,
+            value: sum / ties as f64,
         }
+    }
+
+    /// Checks a lookup read from a file: one target per row, the scaler as wide as the rows,
+    /// every value finite and every scale positive.
+    pub fn check(&self) -> Result<(), String> {
+        let n = self.x.ncols();
+        if self.x.nrows() == 0 || self.x.nrows() != self.y.len() {
+            return Err(format!(
+                "{} rows and {} targets (at least one row, one target per row)",
+                self.x.nrows(),
+                self.y.len()
+            ));
+        }
+        if self.scaler.mean.len() != n || self.scaler.scale.len() != n {
+            return Err(format!(
+                "a scaler of {} means and {} scales for {n} columns",
+                self.scaler.mean.len(),
+                self.scaler.scale.len()
+            ));
+        }
+        if self
+            .x
+            .iter()
+            .chain(&self.y)
+            .chain(&self.scaler.mean)
+            .any(|v| !v.is_finite())
+            || self
+                .scaler
+                .scale
+                .iter()
+                .any(|s| !(s.is_finite() && *s > 0.0))
+        {
+            return Err("a value that is not finite, or a scale that is not positive".into());
+        }
+        Ok(())
     }
 }
 
@@ -129,6 +209,29 @@ mod tests {
         assert_eq!(found[1].value, 0.9);
         // Column sds are 1.6583 and 0.8660: the 0.1 gap in column 2 is 0.1155 standardised.
         assert!((found[1].distance - 0.1 / 0.75f64.sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nearest_within_is_nearest_filtered_by_the_radius() {
+        // A grid with repeated rows (ties) and queries at, inside and beyond the radius.
+        let x = Array2::from_shape_fn((60, 3), |(i, j)| ((i * (j + 3)) % 7) as f64 * 0.5);
+        let y = Array1::from_shape_fn(60, |i| (i % 10) as f64 / 10.0);
+        let lookup = TwinLookup::fit(x.view(), y.view()).unwrap();
+        let queries = Array2::from_shape_fn((40, 3), |(i, j)| ((i * 5 + j * 2) % 9) as f64 * 0.4);
+        let all = lookup.nearest(queries.view()).unwrap();
+        for radius in [0.0, 0.05, 0.3, all[7].distance, 1.0, 10.0] {
+            let within = lookup.nearest_within(queries.view(), radius).unwrap();
+            let expected: Vec<Option<Nearest>> = all
+                .iter()
+                .map(|n| (n.distance <= radius).then_some(*n))
+                .collect();
+            assert_eq!(within, expected, "radius {radius}");
+        }
+        let mut bad = queries.clone();
+        bad[[3, 1]] = f64::NAN;
+        let within = lookup.nearest_within(bad.view(), 10.0).unwrap();
+        assert_eq!(within[3], None);
+        assert_eq!(within[4], Some(all[4]));
     }
 
     #[test]
