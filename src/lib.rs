@@ -8,6 +8,7 @@ pub use evaluation;
 pub use neural_models;
 pub use spotify_client;
 
+pub mod bundle;
 pub mod classify;
 mod log;
 pub mod popularity;

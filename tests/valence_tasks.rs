@@ -105,6 +105,90 @@ fn assert_predicts_every_id_in_order(data: &Path, predictions: &Path) {
     assert!(max - min > 0.3, "predictions span only {min}..{max}");
 }
 
+/// The run's valence bundle, loaded and given the evaluation tracks' features (analysis means
+/// missing where a track has none), predicts `predictions.csv` byte for byte, from an `ndarray`
+/// and from an Arrow record batch alike.
+fn assert_bundle_reproduces_the_predictions(task1: &Path, eval: &[spotify_ml::dataset::Track]) {
+    use spotify_ml::bundle::{self, Predictions};
+    let valence = bundle::load(&task1.join("bundle")).expect("the bundle loads");
+    let columns = spotify_ml::dataset::FeatureSet::audio_with_analysis().columns;
+    let inputs = &valence.manifest().inputs;
+    let rows = ndarray::Array2::from_shape_fn((eval.len(), inputs.len()), |(r, c)| {
+        let column = columns
+            .iter()
+            .find(|column| column.name() == inputs[c].name)
+            .expect("an input of the bundle is a feature");
+        column.value(&eval[r]).unwrap_or(f64::NAN)
+    });
+    let (predictions, checked) = valence.predict(rows.view()).expect("the bundle predicts");
+    assert_eq!(
+        checked.accepted().len(),
+        eval.len(),
+        "{:?}",
+        checked.rejected
+    );
+    let Predictions::Values {
+        values,
+        intervals: Some(intervals),
+    } = predictions
+    else {
+        panic!("a valence bundle predicts values with intervals")
+    };
+    let mut text = String::from("id,valence,valence_low,valence_high\n");
+    for ((track, value), (low, high)) in eval.iter().zip(&values).zip(&intervals) {
+        text.push_str(&format!("{},{value:.6},{low:.6},{high:.6}\n", track.id));
+    }
+    let written = std::fs::read_to_string(task1.join("predictions.csv")).unwrap();
+    assert!(
+        text == written,
+        "the bundle's predictions differ from predictions.csv"
+    );
+
+    let fields: Vec<arrow_schema::Field> = inputs
+        .iter()
+        .map(|c| arrow_schema::Field::new(&c.name, arrow_schema::DataType::Float64, true))
+        .collect();
+    let arrays: Vec<arrow_array::ArrayRef> = (0..inputs.len())
+        .rev()
+        .map(|c| {
+            let column: arrow_array::Float64Array = rows
+                .column(c)
+                .iter()
+                .map(|v| (!v.is_nan()).then_some(*v))
+                .collect();
+            std::sync::Arc::new(column) as arrow_array::ArrayRef
+        })
+        .collect();
+    // Columns in reverse order: the batch is read by name.
+    let schema = arrow_schema::Schema::new(fields.into_iter().rev().collect::<Vec<_>>());
+    let batch = arrow_array::RecordBatch::try_new(std::sync::Arc::new(schema), arrays).unwrap();
+    let output = valence
+        .predict_batch(&batch)
+        .expect("the bundle predicts a batch");
+    let names: Vec<&str> = output
+        .columns
+        .iter()
+        .map(|(f, _)| f.name().as_str())
+        .collect();
+    assert_eq!(names, ["valence", "valence_low", "valence_high"]);
+    for (i, expected) in [
+        values,
+        intervals.iter().map(|i| i.0).collect(),
+        intervals.iter().map(|i| i.1).collect(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let column = output.columns[i]
+            .1
+            .as_any()
+            .downcast_ref::<arrow_array::Float64Array>()
+            .expect("Float64 outputs");
+        assert_eq!(arrow_array::Array::null_count(column), 0);
+        assert_eq!(column.values().to_vec(), *expected, "{}", names[i]);
+    }
+}
+
 #[test]
 fn quick_task1_then_task2_run_end_to_end_on_the_real_data() {
     let Some(data) = data_dir() else { return };
@@ -180,6 +264,8 @@ fn quick_task1_then_task2_run_end_to_end_on_the_real_data() {
             assert!((expected - written).abs() < 1e-6, "track {i}");
         }
     }
+    assert_bundle_reproduces_the_predictions(&task1, &eval);
+
     // Near twins are many among the chart tracks: correcting them lowers the CV MAE, and the
     // evaluation tracks that take a twin's valence are the ones the report counts.
     let twins = &metrics["near_twins"][1];

@@ -58,6 +58,9 @@ pub enum ClassifyError {
     /// A saved model could not be saved or loaded.
     #[error(transparent)]
     Saved(#[from] SavedError),
+    /// A model bundle could not be written or read.
+    #[error(transparent)]
+    Bundle(#[from] Box<crate::bundle::BundleError>),
     /// The popularity model could not be trained, saved or loaded.
     #[error(transparent)]
     Predictor(#[from] crate::popularity::PredictorError),

@@ -1,16 +1,17 @@
 //! What every family driver shares: its configuration, feature rows from a source, and saving
 //! the final models.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use dataset::{AudioFeature, DataDir};
 use spotify_client::{ClientError, FeatureSource};
 
+use crate::bundle::{save_classifier_bundle, Training};
 pub use crate::classify::error::ClassifyError;
 use crate::classify::experiment::ExperimentOutcome;
 use crate::classify::identity::ExperimentId;
-use crate::classify::saved::{SavedClassifier, SavedError};
+use crate::classify::saved::SavedClassifier;
 
 /// How to run a family of experiments.
 #[derive(Clone, Debug)]
@@ -35,11 +36,12 @@ impl RunConfig {
     }
 }
 
-/// Saves the final model of each outcome in `out/models/NAME`.
+/// Saves the final model of each outcome as a bundle in `out/models/NAME`, with its protocol
+/// scores.
 pub fn save_models(
     config: &RunConfig,
     outcomes: &mut [ExperimentOutcome],
-) -> Result<(), SavedError> {
+) -> Result<(), ClassifyError> {
     for outcome in outcomes {
         if let Some(model) = outcome.final_model.take() {
             let report = &outcome.report;
@@ -50,7 +52,25 @@ pub fn save_models(
                 report.feature_names.clone(),
                 model,
             );
-            saved.save(&config.model_dir(report.name))?;
+            let training = Training {
+                data_set: report.title.clone(),
+                rows: report.class_counts.iter().sum(),
+                date: crate::bundle::manifest::today(),
+                crate_version: env!("CARGO_PKG_VERSION").into(),
+                seed: config.seed,
+                model: format!("{} ({})", report.best, report.protocol),
+            };
+            let mut scores = BTreeMap::new();
+            if let Some(best) = report.models.iter().find(|m| m.name == report.best) {
+                let mean = &best.protocol.mean;
+                scores.insert("accuracy".to_string(), mean.accuracy);
+                scores.insert("accuracy_sd".to_string(), best.protocol.accuracy_sd);
+                scores.insert("macro_f1".to_string(), mean.macro_f1);
+                scores.insert("roc_auc".to_string(), mean.roc_auc);
+                scores.insert("log_loss".to_string(), mean.log_loss);
+            }
+            save_classifier_bundle(&config.model_dir(report.name), &mut saved, training, scores)
+                .map_err(Box::new)?;
         }
     }
     Ok(())

@@ -16,7 +16,7 @@ use crate::classify::identity::{ExperimentId, UnknownName};
 use crate::classify::lineup::{lineup, BlendPool, Scale};
 use crate::classify::output::{write_family, FamilyText};
 use crate::classify::problem::Problem;
-use crate::classify::saved::{predict_lines, SavedClassifier};
+use crate::classify::saved::predict_lines;
 
 /// The 11 audio features of the playlist files, in file order.
 pub const FEATURES: [AudioFeature; 11] = [
@@ -147,7 +147,7 @@ pub fn predict(
 ) -> Result<Vec<(ExperimentId, Vec<String>)>, ClassifyError> {
     let mut blocks = Vec::new();
     for &set in sets {
-        let model = SavedClassifier::load(&config.model_dir(id(set)))?;
+        let model = crate::bundle::load(&config.model_dir(id(set))).map_err(Box::new)?;
         let path = features
             .map(Path::to_path_buf)
             .unwrap_or_else(|| config.data.join(set.file()));
@@ -156,7 +156,7 @@ pub fn predict(
         let rows = audio_rows(&mut source, ids, &FEATURES)?;
         blocks.push((
             id(set),
-            predict_lines(&model, ids, &rows, &path.display().to_string()),
+            predict_lines(model.as_ref(), ids, &rows, &path.display().to_string()),
         ));
     }
     Ok(blocks)

@@ -16,7 +16,7 @@ use crate::classify::identity::{ExperimentId, Learner};
 use crate::classify::lineup::{lineup, BlendPool, Scale};
 use crate::classify::output::{write_family, FamilyText};
 use crate::classify::problem::Problem;
-use crate::classify::saved::{predict_lines, SavedClassifier};
+use crate::classify::saved::predict_lines;
 
 /// The pooled experiment.
 pub const ID: ExperimentId = ExperimentId::Hits;
@@ -218,7 +218,7 @@ pub fn predict(
     ids: &[String],
     features: Option<&Path>,
 ) -> Result<Vec<String>, ClassifyError> {
-    let model = SavedClassifier::load(&config.model_dir(ID))?;
+    let model = crate::bundle::load(&config.model_dir(ID)).map_err(Box::new)?;
     let (tracks, source) = match features {
         Some(path) => (
             hits::load_path(path, Strictness::Lenient)?.rows,
@@ -236,5 +236,5 @@ pub fn predict(
             rows.entry(track.track.id.clone()).or_insert(values);
         }
     }
-    Ok(predict_lines(&model, ids, &rows, &source))
+    Ok(predict_lines(model.as_ref(), ids, &rows, &source))
 }

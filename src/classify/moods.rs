@@ -15,7 +15,7 @@ use crate::classify::identity::ExperimentId;
 use crate::classify::lineup::{lineup, BlendPool, Scale};
 use crate::classify::output::{write_family, FamilyText};
 use crate::classify::problem::Problem;
-use crate::classify::saved::{predict_lines, SavedClassifier};
+use crate::classify::saved::predict_lines;
 
 /// The experiment.
 pub const ID: ExperimentId = ExperimentId::Moods;
@@ -95,7 +95,7 @@ pub fn predict(
     ids: &[String],
     features: Option<&Path>,
 ) -> Result<Vec<String>, ClassifyError> {
-    let model = SavedClassifier::load(&config.model_dir(ID))?;
+    let model = crate::bundle::load(&config.model_dir(ID)).map_err(Box::new)?;
     let path = features
         .map(Path::to_path_buf)
         .unwrap_or_else(|| config.data.join(moods::FILE));
@@ -103,7 +103,7 @@ pub fn predict(
     let mut source = LocalSource::new(&tracks.rows);
     let rows = audio_rows(&mut source, ids, &FEATURES)?;
     Ok(predict_lines(
-        &model,
+        model.as_ref(),
         ids,
         &rows,
         &path.display().to_string(),

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::bundle::{Bundle, OutputKind, Predictions};
 use classic_models::{ClassifierFile, ModelError};
 use evaluation::classification::PredictProba;
 use evaluation::EvalError;
@@ -350,18 +351,41 @@ pub fn one_row(row: &[f64]) -> Array2<f64> {
 }
 
 /// Predicts each id from the rows of a features source (`rows` maps a track id to its model
-/// row); an id the source lacks gets a line saying so, and the others are still predicted.
+/// row, in the bundle's input order) with a model bundle; an id the source lacks, or whose row
+/// the bundle's schema refuses, gets a line saying so, and the others are still predicted.
 pub fn predict_lines(
-    model: &SavedClassifier,
+    model: &dyn Bundle,
     ids: &[String],
     rows: &HashMap<String, Vec<f64>>,
     source: &str,
 ) -> Vec<String> {
+    let manifest = model.manifest();
+    let classes: &[String] = match &manifest.output {
+        OutputKind::Classes { names } => names,
+        OutputKind::Value { .. } => &[],
+    };
     ids.iter()
         .map(|id| match rows.get(id) {
             None => format!("{id} → unknown track id: not in {source}"),
-            Some(row) => match model.predict_proba(&one_row(row)) {
-                Ok(p) => prediction_line(id, model.classes(), &p.row(0).to_vec()),
+            Some(row) => match model.predict(one_row(row).view()) {
+                Ok((_, checked)) if checked.rejected[0].is_some() => {
+                    let rejection = checked.rejected[0].expect("checked just above");
+                    format!(
+                        "{id} → cannot predict: {} is {} ({})",
+                        manifest.inputs[rejection.column].name,
+                        rejection.problem.name().replace('_', " "),
+                        rejection.value
+                    )
+                }
+                Ok((Predictions::Classes(p), _)) => {
+                    prediction_line(id, classes, &p.row(0).to_vec())
+                }
+                Ok((Predictions::Values { .. }, _)) => {
+                    format!(
+                        "{id} → cannot predict: {} is not a classifier",
+                        manifest.name
+                    )
+                }
                 Err(e) => format!("{id} → cannot predict: {e}"),
             },
         })

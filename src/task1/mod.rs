@@ -10,12 +10,13 @@ pub mod report;
 
 use std::time::Instant;
 
-use classic_models::{BoostingParams, FittedModel, ModelFile};
+use classic_models::{BoostingParams, FittedModel, ModelFile, TwinLookup};
 use evaluation::report::write_predictions_with_intervals;
 use evaluation::{describe, Tunable};
 use linfa::traits::Fit;
 use linfa::DatasetBase;
 
+use crate::bundle::{self, write_valence_bundle, RoutePart, Training, ValenceParts};
 use crate::log::log;
 use crate::valence::intervals::{IntervalReport, SetIntervals};
 use crate::valence::method::SearchPlan;
@@ -150,6 +151,15 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
     let near_twins = near_twins(&chosen, &inputs)?;
     let intervals = intervals(config, &inputs, &near_twins)?;
     let predicted = predict(&inputs, &chosen, &fitted, &near_twins, &intervals, &out)?;
+    bundle(
+        config,
+        &inputs,
+        &chosen,
+        &fitted,
+        &near_twins,
+        &intervals,
+        &out,
+    )?;
     let influences = explain(config, &searched, &inputs, &out)?;
     let summary = Task1Summary {
         best_twins: near_twins[chosen.best_index()].clone(),
@@ -397,6 +407,77 @@ fn predict(
         fallback_ids: routes.fallback_ids(&inputs.eval),
         from_twins,
     })
+}
+
+/// *Bundle*: the chosen model and the audio-only fallback (when they differ), each with its
+/// near-twin table (when it trusts twins) and intervals, saved as the bundle `bundle/`, which
+/// predicts exactly what `predictions.csv` holds.
+fn bundle(
+    config: &Task1Config,
+    inputs: &ValenceInputs,
+    chosen: &Chosen,
+    fitted: &Fitted,
+    near_twins: &[NearTwins],
+    intervals: &[SetIntervals],
+    out: &OutDir,
+) -> Result<(), PipelineError> {
+    let route = |index: usize| -> Result<RoutePart<'_>, PipelineError> {
+        let features = FeatureSetId::ALL[index];
+        let twins = match near_twins[index].radius {
+            Some(radius) => {
+                let x = inputs.train_matrix(features)?;
+                Some((TwinLookup::fit(x.view(), inputs.y.view())?, radius))
+            }
+            None => None,
+        };
+        Ok(RoutePart {
+            model: &fitted.models[index],
+            twins,
+            intervals: &intervals[index].model,
+        })
+    };
+    let (best, fallback) = (chosen.best_index(), chosen.fallback_index());
+    let choice = &chosen.per_set[best];
+    let mut scores = std::collections::BTreeMap::new();
+    scores.insert("cv_mae".to_string(), choice.scores.mae);
+    scores.insert("cv_mae_with_twins".to_string(), near_twins[best].cv_mae);
+    scores.insert("cv_r2".to_string(), choice.scores.r2);
+    for report in intervals[best].reports.iter() {
+        let at = format!("{:.2}", report.coverage);
+        scores.insert(
+            format!("interval_coverage_at_{at}"),
+            report.intervals.achieved,
+        );
+        scores.insert(
+            format!("interval_width_at_{at}"),
+            report.intervals.mean_width,
+        );
+    }
+    let parts = ValenceParts {
+        best: route(best)?,
+        fallback: if best == fallback {
+            None
+        } else {
+            Some(route(fallback)?)
+        },
+        training: Training {
+            data_set: "charts (the chart tracks with valence)".into(),
+            rows: inputs.y.len(),
+            date: bundle::manifest::today(),
+            crate_version: env!("CARGO_PKG_VERSION").into(),
+            seed: config.seed,
+            model: format!(
+                "{} on {}",
+                choice.candidate.name(),
+                choice.candidate.features()
+            ),
+        },
+        scores,
+    };
+    let dir = out.file("bundle");
+    write_valence_bundle(&dir, parts).map_err(Box::new)?;
+    log("task1", format!("bundle written to {}", dir.display()));
+    Ok(())
 }
 
 /// *Explain*: the boosting model of each feature set, fitted on all chart tracks (saved as

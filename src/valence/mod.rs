@@ -110,6 +110,9 @@ pub enum PipelineError {
     /// Inputs from an earlier run, or the models' outputs, do not fit this run.
     #[error("{0}")]
     Inconsistent(String),
+    /// The model bundle could not be written.
+    #[error(transparent)]
+    Bundle(#[from] Box<crate::bundle::BundleError>),
 }
 
 /// What every valence run needs: the data, where to write, how hard to search, and the folds.

@@ -1,0 +1,147 @@
+//! The classifier bundle: an experiment's saved model (`classifier.json` and its member files,
+//! as [`SavedClassifier`] writes them) with `bundle.json` beside them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ndarray::ArrayView2;
+
+use super::manifest::{
+    expected_outputs, folder_files, Manifest, Member, OutputColumn, OutputKind, OutputType, Task,
+    Training, FORMAT, MANIFEST, VERSION,
+};
+use super::schema::input_columns;
+use super::{Bundle, BundleError, Predictions};
+use crate::classify::saved::SavedClassifier;
+
+/// A classification experiment's bundle, loaded and checked.
+pub struct ClassifierBundle {
+    manifest: Manifest,
+    model: SavedClassifier,
+}
+
+/// Saves `model` as a bundle in `dir`, replacing what was there: the classifier's own files,
+/// then `bundle.json`.
+pub fn save_classifier_bundle(
+    dir: &Path,
+    model: &mut SavedClassifier,
+    training: Training,
+    scores: BTreeMap<String, f64>,
+) -> Result<Manifest, BundleError> {
+    super::write_fresh(dir, |fresh| {
+        model
+            .save(fresh)
+            .map_err(|e| BundleError::member(&fresh.join("classifier.json"), e))?;
+        write_classifier_bundle(fresh, model, training, scores)
+    })
+}
+
+/// Writes `bundle.json` into `dir`, where `model` has just been saved: every file of the folder
+/// is a member. The bundle is named after the experiment (`moods`, `genre5`).
+pub fn write_classifier_bundle(
+    dir: &Path,
+    model: &SavedClassifier,
+    training: Training,
+    scores: BTreeMap<String, f64>,
+) -> Result<Manifest, BundleError> {
+    let name = model.experiment().to_string();
+    let inputs = input_columns(model.feature_names())
+        .map_err(|problem| BundleError::invalid(dir, problem))?;
+    let output = OutputKind::Classes {
+        names: model.classes().to_vec(),
+    };
+    let outputs = expected_outputs(&name, &output)
+        .map_err(|problem| BundleError::invalid(dir, problem))?
+        .into_iter()
+        .enumerate()
+        .map(|(i, (column, dtype))| OutputColumn {
+            description: match dtype {
+                OutputType::Utf8 => "the most probable class".into(),
+                OutputType::Float64 => format!("probability of {:?}", model.classes()[i - 1]),
+            },
+            name: column,
+            dtype,
+        })
+        .collect();
+    let members = folder_files(dir)?
+        .into_iter()
+        .map(|file| Member {
+            role: if file == "classifier.json" {
+                "classifier".into()
+            } else {
+                "member".into()
+            },
+            file,
+            sha256: String::new(),
+        })
+        .collect();
+    Manifest {
+        format: FORMAT.into(),
+        version: VERSION,
+        name,
+        task: Task::Classifier {
+            experiment: model.experiment().to_string(),
+        },
+        output,
+        inputs,
+        outputs,
+        training,
+        scores,
+        members,
+    }
+    .write(dir)
+}
+
+impl ClassifierBundle {
+    /// Loads the saved classifier of a checked manifest (whose folder holds nothing but its
+    /// members, so nothing the model reads escapes the checksums) and checks it against the
+    /// manifest.
+    pub(crate) fn from_manifest(
+        dir: &Path,
+        manifest: Manifest,
+    ) -> Result<ClassifierBundle, BundleError> {
+        let manifest_path = dir.join(MANIFEST);
+        let model = SavedClassifier::load(dir).map_err(|e| BundleError::member(dir, e))?;
+        let Task::Classifier { experiment } = &manifest.task else {
+            return Err(BundleError::invalid(
+                &manifest_path,
+                "not a classifier bundle",
+            ));
+        };
+        let names: Vec<&str> = manifest.inputs.iter().map(|c| c.name.as_str()).collect();
+        let consistent = *experiment == model.experiment().to_string()
+            && names
+                == model
+                    .feature_names()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+            && matches!(&manifest.output, OutputKind::Classes { names } if names == model.classes());
+        if !consistent {
+            return Err(BundleError::invalid(
+                &manifest_path,
+                "its experiment, input columns or classes differ from classifier.json's",
+            ));
+        }
+        Ok(ClassifierBundle { manifest, model })
+    }
+}
+
+impl Bundle for ClassifierBundle {
+    fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn predict_checked(&self, rows: ArrayView2<'_, f64>) -> Result<Predictions, BundleError> {
+        if rows.nrows() == 0 {
+            return Ok(Predictions::Classes(ndarray::Array2::zeros((
+                0,
+                self.model.classes().len(),
+            ))));
+        }
+        self.model
+            .predict_proba(&rows.to_owned())
+            .map(Predictions::Classes)
+            .map_err(|e| BundleError::model(&self.manifest.name, e))
+    }
+}

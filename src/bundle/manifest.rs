@@ -1,0 +1,447 @@
+//! `bundle.json`: what a bundle predicts, from which columns, how it was trained and scored, and
+//! the SHA-256 of every member file. Read with every field checked ([`Manifest::read`]).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::BundleError;
+
+/// The tag of `bundle.json`.
+pub const FORMAT: &str = "spotify-ml/bundle";
+/// The layout this build writes and reads.
+pub const VERSION: u32 = 1;
+/// The manifest's file name inside a bundle folder.
+pub const MANIFEST: &str = "bundle.json";
+/// The largest `bundle.json` read (a manifest is a few kB; anything larger is not one).
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// What a bundle is for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum Task {
+    /// Valence from audio features (Task 1's chosen model, with its audio-only fallback, near
+    /// twins and intervals).
+    Valence,
+    /// One of the classification experiments (`moods`, `genre5`, `activity4`, `hits`, …).
+    Classifier {
+        /// The experiment's name, as `metrics.json` spells it.
+        experiment: String,
+    },
+}
+
+/// What a bundle outputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum OutputKind {
+    /// A value in `min..=max`, with an interval at `coverage` when the bundle has one.
+    Value {
+        /// Lowest value predicted.
+        min: f64,
+        /// Highest value predicted.
+        max: f64,
+        /// The nominal coverage of the `_low`/`_high` interval (`None`: no interval).
+        coverage: Option<f64>,
+    },
+    /// One of several classes, with a probability for each.
+    Classes {
+        /// Class names, in probability-column order.
+        names: Vec<String>,
+    },
+}
+
+/// The type of an input column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputType {
+    /// A number; integer columns of a file are read as numbers too.
+    Float64,
+}
+
+/// One input column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputColumn {
+    /// Its name, as the Web API and the shared files spell it (`danceability`, `pitch_3`).
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub dtype: InputType,
+    /// Its unit or scale, in words.
+    pub unit: String,
+    /// Lowest valid value.
+    pub min: f64,
+    /// Highest valid value.
+    pub max: f64,
+    /// Whether a row may lack it. Optional columns are missing together (a track without
+    /// analysis means lacks all 24); the bundle then predicts from the others.
+    pub optional: bool,
+}
+
+/// The type of an output column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputType {
+    /// A number.
+    Float64,
+    /// Text (a class label).
+    Utf8,
+}
+
+/// One output column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputColumn {
+    /// Its name (`valence`, `valence_low`, `moods`, `moods_p_happy`).
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub dtype: OutputType,
+    /// What it holds.
+    pub description: String,
+}
+
+/// How the bundle's model was trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Training {
+    /// The data it learnt from (files under the data directory).
+    pub data_set: String,
+    /// Rows it learnt from.
+    pub rows: usize,
+    /// When (UTC date, `YYYY-MM-DD`).
+    pub date: String,
+    /// The `spotify-ml` version that trained it.
+    pub crate_version: String,
+    /// The seed of the run.
+    pub seed: u64,
+    /// The model, in words (`boosting on audio+analysis`, `blend of boosting and network`).
+    pub model: String,
+}
+
+/// One member file and its checksum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    /// Its file name inside the bundle folder (no directories).
+    pub file: String,
+    /// What it holds.
+    pub role: String,
+    /// SHA-256 of its bytes, lower-case hex.
+    pub sha256: String,
+}
+
+/// `bundle.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`].
+    pub version: u32,
+    /// The bundle's name: the prefix of its output columns and its SQL function's name.
+    pub name: String,
+    /// What it is for.
+    pub task: Task,
+    /// What it outputs.
+    pub output: OutputKind,
+    /// Its input columns, in the order [`super::Bundle::predict`] takes them.
+    pub inputs: Vec<InputColumn>,
+    /// Its output columns, in order.
+    pub outputs: Vec<OutputColumn>,
+    /// How it was trained.
+    pub training: Training,
+    /// Its cross-validated scores (`cv_mae`, `accuracy`, `interval_coverage`, …).
+    pub scores: BTreeMap<String, f64>,
+    /// Its member files.
+    pub members: Vec<Member>,
+}
+
+/// The regular files of a folder, but `bundle.json` and unfinished `.partial` files.
+pub(crate) fn folder_files(dir: &Path) -> Result<Vec<String>, BundleError> {
+    let read = |source| BundleError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read)? {
+        let entry = entry.map_err(read)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().map_err(read)?.is_file()
+            && name != MANIFEST
+            && !name.ends_with(".partial")
+        {
+            files.push(name);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+impl Manifest {
+    /// Reads `dir/bundle.json` and checks it: format and version, the schema (names, ranges and
+    /// outputs consistent with the output kind), that every member exists with its checksum,
+    /// and that the folder holds no other file (a stale or foreign file is refused, not
+    /// ignored).
+    pub fn read(dir: &Path) -> Result<Manifest, BundleError> {
+        let path = dir.join(MANIFEST);
+        let file = std::fs::File::open(&path).map_err(|source| BundleError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let mut bytes = Vec::new();
+        file.take(MAX_MANIFEST_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|source| BundleError::Read {
+                path: path.clone(),
+                source,
+            })?;
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(BundleError::invalid(
+                &path,
+                "larger than 1 MiB: not a bundle manifest",
+            ));
+        }
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|source| BundleError::Json {
+                path: path.clone(),
+                source,
+            })?;
+        if manifest.format != FORMAT || manifest.version != VERSION {
+            return Err(BundleError::Foreign {
+                path,
+                format: manifest.format,
+                version: manifest.version,
+            });
+        }
+        manifest
+            .check()
+            .map_err(|problem| BundleError::invalid(&path, problem))?;
+        for file in folder_files(dir)? {
+            if !manifest.members.iter().any(|m| m.file == file) {
+                return Err(BundleError::invalid(
+                    &dir.join(&file),
+                    "this file is in the bundle folder but not among bundle.json's members",
+                ));
+            }
+        }
+        for member in &manifest.members {
+            let member_path = dir.join(&member.file);
+            let found = sha256_file(&member_path)?;
+            if found != member.sha256 {
+                return Err(BundleError::Checksum {
+                    path: member_path,
+                    expected: member.sha256.clone(),
+                    found,
+                });
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// Writes `dir/bundle.json` atomically, after hashing every member already written there.
+    pub fn write(mut self, dir: &Path) -> Result<Manifest, BundleError> {
+        for member in &mut self.members {
+            member.sha256 = sha256_file(&dir.join(&member.file))?;
+        }
+        self.check()
+            .map_err(|problem| BundleError::invalid(&dir.join(MANIFEST), problem))?;
+        let path = dir.join(MANIFEST);
+        let text =
+            serde_json::to_vec_pretty(&self).expect("a manifest of names and numbers serialises");
+        evaluation::report::write_atomic(&path, &text).map_err(|source| BundleError::Write {
+            path,
+            source: Box::new(source),
+        })?;
+        Ok(self)
+    }
+
+    /// The member with `role`, if any.
+    pub fn member(&self, role: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.role == role)
+    }
+
+    /// Whether the schema is usable: at least one input, unique names, finite ranges with
+    /// `min <= max`, outputs named after the bundle and matching its output kind, member file
+    /// names without directories.
+    pub fn check(&self) -> Result<(), String> {
+        if !is_identifier(&self.name) {
+            return Err(format!(
+                "name {:?} is not a lower-case identifier (a-z, 0-9, _)",
+                self.name
+            ));
+        }
+        if self.inputs.is_empty() {
+            return Err("no input columns".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for column in &self.inputs {
+            if !seen.insert(column.name.as_str()) {
+                return Err(format!("input column {:?} is listed twice", column.name));
+            }
+            if !(column.min.is_finite() && column.max.is_finite() && column.min <= column.max) {
+                return Err(format!(
+                    "input column {:?} has the range {}..{}",
+                    column.name, column.min, column.max
+                ));
+            }
+        }
+        let expected = expected_outputs(&self.name, &self.output)?;
+        let found: Vec<(&str, OutputType)> = self
+            .outputs
+            .iter()
+            .map(|o| (o.name.as_str(), o.dtype))
+            .collect();
+        let expected_ref: Vec<(&str, OutputType)> =
+            expected.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+        if found != expected_ref {
+            return Err(format!(
+                "output columns {:?} do not match the output kind, which gives {:?}",
+                found, expected_ref
+            ));
+        }
+        let mut files = std::collections::HashSet::new();
+        for member in &self.members {
+            if member.file.is_empty()
+                || member.file.contains(['/', '\\'])
+                || member.file.starts_with('.')
+                || member.file == MANIFEST
+                || !files.insert(member.file.as_str())
+            {
+                return Err(format!(
+                    "member file name {:?} is not a plain, unique file name",
+                    member.file
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The output columns (name, type) an output kind gives under a bundle name.
+pub fn expected_outputs(
+    name: &str,
+    output: &OutputKind,
+) -> Result<Vec<(String, OutputType)>, String> {
+    match output {
+        OutputKind::Value { min, max, coverage } => {
+            if !(min.is_finite() && max.is_finite() && min < max) {
+                return Err(format!("output range {min}..{max}"));
+            }
+            let mut columns = vec![(name.to_string(), OutputType::Float64)];
+            if let Some(c) = coverage {
+                if !(*c > 0.0 && *c < 1.0) {
+                    return Err(format!("interval coverage {c} is not between 0 and 1"));
+                }
+                columns.push((format!("{name}_low"), OutputType::Float64));
+                columns.push((format!("{name}_high"), OutputType::Float64));
+            }
+            Ok(columns)
+        }
+        OutputKind::Classes { names } => {
+            if names.len() < 2 {
+                return Err(format!("{} classes (at least two)", names.len()));
+            }
+            let mut columns = vec![(name.to_string(), OutputType::Utf8)];
+            let mut slugs = std::collections::HashSet::new();
+            for class in names {
+                let slug = class_slug(class);
+                if slug.is_empty() || !slugs.insert(slug.clone()) {
+                    return Err(format!("class {class:?} has no distinct column name"));
+                }
+                columns.push((format!("{name}_p_{slug}"), OutputType::Float64));
+            }
+            Ok(columns)
+        }
+    }
+}
+
+/// A class name as part of a column name: lower case, runs of other characters as `_`
+/// (`hip-hop` → `hip_hop`, `r&b` → `r_b`).
+pub fn class_slug(class: &str) -> String {
+    let mut slug = String::new();
+    for c in class.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('_') {
+            slug.push('_');
+        }
+    }
+    slug.trim_matches('_').to_string()
+}
+
+fn is_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// SHA-256 of a file, read in blocks, lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String, BundleError> {
+    let read = |source| BundleError::Read {
+        path: PathBuf::from(path),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(read)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buffer).map_err(read)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Today's UTC date, `YYYY-MM-DD`.
+pub fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_names_become_distinct_column_names() {
+        assert_eq!(class_slug("hip-hop"), "hip_hop");
+        assert_eq!(class_slug("r&b"), "r_b");
+        assert_eq!(class_slug("Happy"), "happy");
+        assert_eq!(class_slug("road-trip"), "road_trip");
+        let clash = OutputKind::Classes {
+            names: vec!["a b".into(), "a-b".into()],
+        };
+        assert!(expected_outputs("x", &clash).is_err());
+    }
+
+    #[test]
+    fn today_is_a_date() {
+        let date = today();
+        assert_eq!(date.len(), 10, "{date}");
+        assert!(date.starts_with("20"), "{date}");
+    }
+}

@@ -1,0 +1,738 @@
+//! The valence bundle: Task 1's chosen model, its audio-only fallback for tracks without
+//! analysis means, each one's near-twin table (when its radius is set) and conformal intervals.
+//! It predicts exactly what Task 1 writes into `predictions.csv`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use classic_models::{ModelFile, TwinLookup};
+use evaluation::conformal::{Difficulty, IntervalModel};
+use ndarray::{Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use super::manifest::{
+    Manifest, Member, OutputColumn, OutputKind, OutputType, Task, Training, FORMAT, VERSION,
+};
+use super::schema::input_columns;
+use super::{Bundle, BundleError, Predictions};
+
+/// The group of a track that keeps its model's prediction, and of one that takes a twin's
+/// valence (as `valence::intervals` numbers them).
+const MODEL_GROUP: usize = 0;
+const TWIN_GROUP: usize = 1;
+
+/// A near-twin table as a member file: the chart tracks (standardised) with their valence, and
+/// the radius within which a twin's valence replaces the model's prediction.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TwinTable {
+    radius: f64,
+    lookup: TwinLookup,
+}
+
+/// One interval group as a member file (`quantile` `None`: the group had no calibration rows,
+/// so its intervals are the whole range).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntervalGroup {
+    quantile: Option<f64>,
+    edges: Vec<f64>,
+    scale: Vec<f64>,
+}
+
+/// The intervals of one route as a member file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntervalsFile {
+    coverage: f64,
+    groups: Vec<IntervalGroup>,
+}
+
+impl IntervalsFile {
+    fn of(model: &IntervalModel) -> IntervalsFile {
+        IntervalsFile {
+            coverage: model.coverage,
+            groups: model
+                .groups
+                .iter()
+                .map(|(q, d)| IntervalGroup {
+                    quantile: q.is_finite().then_some(*q),
+                    edges: d.edges.clone(),
+                    scale: d.scale.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn check(&self) -> Result<IntervalModel, String> {
+        if !(self.coverage > 0.0 && self.coverage < 1.0) {
+            return Err(format!("coverage {} is not between 0 and 1", self.coverage));
+        }
+        if self.groups.len() != 2 {
+            return Err(format!(
+                "{} interval groups (model and twin: 2)",
+                self.groups.len()
+            ));
+        }
+        let mut groups = Vec::new();
+        for (i, g) in self.groups.iter().enumerate() {
+            let q = g.quantile.unwrap_or(f64::INFINITY);
+            let rising = g.edges.windows(2).all(|w| w[0] <= w[1]);
+            if q.is_nan()
+                || q < 0.0
+                || g.edges.iter().any(|e| !e.is_finite())
+                || !rising
+                || g.scale.len() != g.edges.len() + 1
+                || g.scale.iter().any(|s| !(s.is_finite() && *s > 0.0))
+            {
+                return Err(format!(
+                    "interval group {i}: a quantile below 0, edges not finite and rising, or scales not finite and positive, one more than the edges"
+                ));
+            }
+            groups.push((
+                q,
+                Difficulty {
+                    edges: g.edges.clone(),
+                    scale: g.scale.clone(),
+                },
+            ));
+        }
+        Ok(IntervalModel {
+            coverage: self.coverage,
+            groups,
+        })
+    }
+}
+
+/// One route's pieces, as Task 1 fitted them.
+pub struct RoutePart<'a> {
+    /// The model, fitted on all chart tracks (its feature names are its columns).
+    pub model: &'a ModelFile,
+    /// The chart tracks' lookup on the model's columns and the radius, if twins are trusted.
+    pub twins: Option<(TwinLookup, f64)>,
+    /// The intervals fitted on its out-of-fold predictions.
+    pub intervals: &'a IntervalModel,
+}
+
+/// What [`write_valence_bundle`] saves.
+pub struct ValenceParts<'a> {
+    /// The chosen model's route.
+    pub best: RoutePart<'a>,
+    /// The audio-only fallback's route, when the chosen model needs the analysis means.
+    pub fallback: Option<RoutePart<'a>>,
+    /// How it was trained.
+    pub training: Training,
+    /// Its cross-validated scores.
+    pub scores: BTreeMap<String, f64>,
+}
+
+/// A predicted value with its `(low, high)` interval.
+type Interval = (f64, (f64, f64));
+
+/// One route, loaded: the model, the input indices of its columns, its twins and intervals.
+struct Route {
+    model: ModelFile,
+    columns: Vec<usize>,
+    twins: Option<TwinTable>,
+    intervals: IntervalModel,
+}
+
+/// The valence bundle, loaded and checked.
+pub struct ValenceBundle {
+    manifest: Manifest,
+    best: Route,
+    fallback: Option<Route>,
+}
+
+/// Writes the valence bundle into `dir` (replacing what was there): one model, twin and
+/// interval file per route, then `bundle.json` with their checksums.
+pub fn write_valence_bundle(dir: &Path, parts: ValenceParts<'_>) -> Result<Manifest, BundleError> {
+    super::write_fresh(dir, |fresh| write_members(fresh, parts))
+}
+
+fn write_members(dir: &Path, parts: ValenceParts<'_>) -> Result<Manifest, BundleError> {
+    let mut members = Vec::new();
+    let coverage = parts.best.intervals.coverage;
+    let routes = [
+        ("best", Some(&parts.best)),
+        ("fallback", parts.fallback.as_ref()),
+    ];
+    for (route, part) in routes {
+        let Some(part) = part else { continue };
+        let file = format!("{route}_model.json");
+        let path = dir.join(&file);
+        part.model
+            .save(&path)
+            .map_err(|e| BundleError::member(&path, e))?;
+        members.push(member(&file, &format!("{route}_model")));
+        if let Some((lookup, radius)) = &part.twins {
+            let file = format!("{route}_twins.json");
+            let table = TwinTable {
+                radius: *radius,
+                lookup: lookup.clone(),
+            };
+            write_json(&dir.join(&file), &table)?;
+            members.push(member(&file, &format!("{route}_twins")));
+        }
+        let file = format!("{route}_intervals.json");
+        write_json(&dir.join(&file), &IntervalsFile::of(part.intervals))?;
+        members.push(member(&file, &format!("{route}_intervals")));
+    }
+    let inputs = input_columns(&parts.best.model.feature_names)
+        .map_err(|problem| BundleError::invalid(dir, problem))?;
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        version: VERSION,
+        name: "valence".into(),
+        task: Task::Valence,
+        output: OutputKind::Value {
+            min: 0.0,
+            max: 1.0,
+            coverage: Some(coverage),
+        },
+        inputs,
+        outputs: outputs(coverage),
+        training: parts.training,
+        scores: parts.scores,
+        members,
+    };
+    manifest.write(dir)
+}
+
+fn member(file: &str, role: &str) -> Member {
+    Member {
+        file: file.into(),
+        role: role.into(),
+        sha256: String::new(),
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), BundleError> {
+    let bytes = serde_json::to_vec(value).expect("a bundle member of numbers serialises");
+    evaluation::report::write_atomic(path, &bytes).map_err(|source| BundleError::Write {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })
+}
+
+fn outputs(coverage: f64) -> Vec<OutputColumn> {
+    let column = |name: &str, description: String| OutputColumn {
+        name: name.into(),
+        dtype: OutputType::Float64,
+        description,
+    };
+    vec![
+        column("valence", "predicted valence, 0..1".into()),
+        column(
+            "valence_low",
+            format!("low end of the conformal interval at coverage {coverage}"),
+        ),
+        column(
+            "valence_high",
+            format!("high end of the conformal interval at coverage {coverage}"),
+        ),
+    ]
+}
+
+impl ValenceBundle {
+    /// Loads the members of a checked manifest and checks them against it.
+    pub(crate) fn from_manifest(
+        dir: &Path,
+        manifest: Manifest,
+    ) -> Result<ValenceBundle, BundleError> {
+        let best = load_route(dir, &manifest, "best")?.ok_or_else(|| {
+            BundleError::invalid(&dir.join(super::MANIFEST), "no best_model member")
+        })?;
+        let fallback = load_route(dir, &manifest, "fallback")?;
+        let optional: Vec<usize> = (0..manifest.inputs.len())
+            .filter(|&c| manifest.inputs[c].optional)
+            .collect();
+        let manifest_path = dir.join(super::MANIFEST);
+        if best.columns.len() != manifest.inputs.len() {
+            return Err(BundleError::invalid(
+                &manifest_path,
+                "the best model does not take every input column",
+            ));
+        }
+        match &fallback {
+            Some(route) if route.columns.iter().any(|c| optional.contains(c)) => {
+                return Err(BundleError::invalid(
+                    &manifest_path,
+                    "the fallback model takes an optional column",
+                ))
+            }
+            None if !optional.is_empty() => {
+                return Err(BundleError::invalid(
+                    &manifest_path,
+                    "optional input columns but no fallback model for rows without them",
+                ))
+            }
+            _ => {}
+        }
+        if !matches!(manifest.output, OutputKind::Value { coverage: Some(c), .. } if c == best.intervals.coverage)
+        {
+            return Err(BundleError::invalid(
+                &manifest_path,
+                "the output's coverage is not the intervals' coverage",
+            ));
+        }
+        Ok(ValenceBundle {
+            manifest,
+            best,
+            fallback,
+        })
+    }
+
+    fn predict_route(
+        &self,
+        route: &Route,
+        rows: ArrayView2<'_, f64>,
+    ) -> Result<Vec<Interval>, BundleError> {
+        let name = &self.manifest.name;
+        let x: Array2<f64> = rows.select(Axis(1), &route.columns);
+        let predicted = route
+            .model
+            .predict(&x)
+            .map_err(|e| BundleError::model(name, e))?;
+        let twins = match &route.twins {
+            Some(table) => table
+                .lookup
+                .nearest_within(x.view(), table.radius)
+                .map_err(|e| BundleError::model(name, e))?,
+            None => vec![None; x.nrows()],
+        };
+        Ok(predicted
+            .iter()
+            .zip(twins)
+            .map(|(&value, twin)| {
+                let (value, group) = match twin {
+                    Some(found) => (found.value, TWIN_GROUP),
+                    None => (value.clamp(0.0, 1.0), MODEL_GROUP),
+                };
+                let half = route.intervals.half_width(group, value);
+                (
+                    value,
+                    (
+                        (value - half).clamp(0.0, 1.0),
+                        (value + half).clamp(0.0, 1.0),
+                    ),
+                )
+            })
+            .collect())
+    }
+}
+
+fn load_route(dir: &Path, manifest: &Manifest, route: &str) -> Result<Option<Route>, BundleError> {
+    let Some(model_member) = manifest.member(&format!("{route}_model")) else {
+        return Ok(None);
+    };
+    let path = dir.join(&model_member.file);
+    let model = ModelFile::load(&path).map_err(|e| BundleError::member(&path, e))?;
+    let columns = model
+        .feature_names
+        .iter()
+        .map(|name| {
+            manifest
+                .inputs
+                .iter()
+                .position(|c| &c.name == name)
+                .ok_or_else(|| {
+                    BundleError::invalid(
+                        &path,
+                        format!("its column {name:?} is not an input of bundle.json"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let twins = match manifest.member(&format!("{route}_twins")) {
+        Some(m) => {
+            let path = dir.join(&m.file);
+            let table: TwinTable = read_json(&path)?;
+            table
+                .lookup
+                .check()
+                .map_err(|problem| BundleError::invalid(&path, problem))?;
+            if table.lookup.n_features() != columns.len()
+                || !(table.radius.is_finite() && table.radius >= 0.0)
+            {
+                return Err(BundleError::invalid(
+                    &path,
+                    "its width differs from the model's, or its radius is not finite and non-negative",
+                ));
+            }
+            Some(table)
+        }
+        None => None,
+    };
+    let intervals_member = manifest
+        .member(&format!("{route}_intervals"))
+        .ok_or_else(|| {
+            BundleError::invalid(
+                &dir.join(super::MANIFEST),
+                format!("no {route}_intervals member"),
+            )
+        })?;
+    let path = dir.join(&intervals_member.file);
+    let intervals = read_json::<IntervalsFile>(&path)?
+        .check()
+        .map_err(|problem| BundleError::invalid(&path, problem))?;
+    Ok(Some(Route {
+        model,
+        columns,
+        twins,
+        intervals,
+    }))
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &PathBuf) -> Result<T, BundleError> {
+    let bytes = std::fs::read(path).map_err(|source| BundleError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| BundleError::Json {
+        path: path.clone(),
+        source,
+    })
+}
+
+impl Bundle for ValenceBundle {
+    fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn predict_checked(&self, rows: ArrayView2<'_, f64>) -> Result<Predictions, BundleError> {
+        let complete = |r: usize| self.best.columns.iter().all(|&c| !rows[[r, c]].is_nan());
+        let (best_rows, fallback_rows): (Vec<usize>, Vec<usize>) =
+            (0..rows.nrows()).partition(|&r| complete(r));
+        let mut out = vec![(f64::NAN, (f64::NAN, f64::NAN)); rows.nrows()];
+        let routes = [
+            (&best_rows, Some(&self.best)),
+            (&fallback_rows, self.fallback.as_ref()),
+        ];
+        for (indices, route) in routes {
+            if indices.is_empty() {
+                continue;
+            }
+            let Some(route) = route else {
+                return Err(BundleError::model(
+                    &self.manifest.name,
+                    std::io::Error::other("rows without the optional columns, and no fallback"),
+                ));
+            };
+            let predicted = self.predict_route(route, rows.select(Axis(0), indices).view())?;
+            for (&r, p) in indices.iter().zip(predicted) {
+                out[r] = p;
+            }
+        }
+        Ok(Predictions::Values {
+            values: out.iter().map(|p| p.0).collect(),
+            intervals: Some(out.iter().map(|p| p.1).collect()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{load, InputColumn, Problem};
+    use crate::valence::{Budget, Method};
+    use dataset::FeatureSet;
+    use ndarray::Array1;
+    use rand::{Rng, SeedableRng};
+
+    /// `n` rows inside the columns' ranges, from a seed.
+    fn rows_in_range(columns: &[InputColumn], n: usize, seed: u64) -> Array2<f64> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        Array2::from_shape_fn((n, columns.len()), |(_, c)| {
+            rng.gen_range(columns[c].min..=columns[c].max)
+        })
+    }
+
+    fn knn(x: &Array2<f64>, y: &Array1<f64>, names: Vec<String>) -> ModelFile {
+        let params = Method::Knn.search(Budget::Quick, 1).candidates().unwrap()[0].clone();
+        ModelFile::new(Method::Knn.fit(&params, x, y).unwrap(), names, "valence")
+    }
+
+    fn intervals(model: f64, twin: f64) -> IntervalModel {
+        let flat = || Difficulty {
+            edges: vec![],
+            scale: vec![1.0],
+        };
+        IntervalModel {
+            coverage: 0.9,
+            groups: vec![(model, flat()), (twin, flat())],
+        }
+    }
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        x_full: Array2<f64>,
+        y: Array1<f64>,
+        best: ModelFile,
+        fallback: ModelFile,
+    }
+
+    /// A bundle of a k-NN on the audio features and the analysis means, with an audio-only
+    /// k-NN as its fallback and near twins on the best route, written to a temporary folder.
+    fn fixture() -> Fixture {
+        let full = FeatureSet::audio_with_analysis().names();
+        let audio = FeatureSet::audio().names();
+        let columns = input_columns(&full).unwrap();
+        let x_full = rows_in_range(&columns, 120, 7);
+        let y = x_full.column(0).mapv(|v| (v * 0.8 + 0.1).clamp(0.0, 1.0));
+        let x_audio = x_full.select(Axis(1), &(0..audio.len()).collect::<Vec<_>>());
+        let best = knn(&x_full, &y, full);
+        let fallback = knn(&x_audio, &y, audio);
+        let (best_intervals, fallback_intervals) = (intervals(0.2, 0.05), intervals(0.3, 0.1));
+        let dir = tempfile::tempdir().unwrap();
+        let parts = ValenceParts {
+            best: RoutePart {
+                model: &best,
+                twins: Some((TwinLookup::fit(x_full.view(), y.view()).unwrap(), 1e-6)),
+                intervals: &best_intervals,
+            },
+            fallback: Some(RoutePart {
+                model: &fallback,
+                twins: None,
+                intervals: &fallback_intervals,
+            }),
+            training: Training {
+                data_set: "synthetic".into(),
+                rows: 120,
+                date: "2026-12-05".into(),
+                crate_version: "0.1.0".into(),
+                seed: 1,
+                model: "k-NN".into(),
+            },
+            scores: BTreeMap::from([("cv_mae".to_string(), 0.1)]),
+        };
+        write_valence_bundle(&dir.path().join("valence"), parts).unwrap();
+        Fixture {
+            dir,
+            x_full,
+            y,
+            best,
+            fallback,
+        }
+    }
+
+    #[test]
+    fn a_bundle_predicts_as_its_models_with_twins_fallback_and_intervals() {
+        let f = fixture();
+        let bundle = load(&f.dir.path().join("valence")).unwrap();
+        assert_eq!(bundle.manifest().inputs.len(), f.x_full.ncols());
+        let columns = &bundle.manifest().inputs;
+        // New rows, a training row (its own twin), and a row without analysis means.
+        let mut rows = rows_in_range(columns, 6, 99);
+        rows.row_mut(1).assign(&f.x_full.row(17));
+        let n_audio = FeatureSet::audio().len();
+        for c in n_audio..columns.len() {
+            rows[[2, c]] = f64::NAN;
+        }
+        let (predictions, checked) = bundle.predict(rows.view()).unwrap();
+        assert_eq!(checked.accepted().len(), 6);
+        let Predictions::Values {
+            values,
+            intervals: Some(intervals),
+        } = predictions
+        else {
+            panic!("values with intervals")
+        };
+        let by_best = f.best.predict(&rows).unwrap();
+        let audio: Vec<usize> = (0..n_audio).collect();
+        let by_fallback = f.fallback.predict(&rows.select(Axis(1), &audio)).unwrap();
+        for r in [0, 3, 4, 5] {
+            assert_eq!(values[r], by_best[r].clamp(0.0, 1.0), "row {r}");
+            assert_eq!(
+                intervals[r],
+                ((values[r] - 0.2).max(0.0), (values[r] + 0.2).min(1.0))
+            );
+        }
+        assert_eq!(values[1], f.y[17], "a training row takes its own valence");
+        assert_eq!(
+            intervals[1],
+            ((values[1] - 0.05).max(0.0), (values[1] + 0.05).min(1.0))
+        );
+        assert_eq!(values[2], by_fallback[2].clamp(0.0, 1.0));
+        assert_eq!(
+            intervals[2],
+            ((values[2] - 0.3).max(0.0), (values[2] + 0.3).min(1.0))
+        );
+
+        // Rows out of range or half without analysis get no prediction, and say why.
+        let mut bad = rows.clone();
+        bad[[0, 0]] = 1.5;
+        bad[[3, 14]] = f64::NAN;
+        bad[[4, 1]] = f64::INFINITY;
+        let (_, checked) = bundle.predict(bad.view()).unwrap();
+        let problems: Vec<Option<(usize, Problem)>> = checked
+            .rejected
+            .iter()
+            .map(|r| r.map(|r| (r.column, r.problem)))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                Some((0, Problem::OutOfRange)),
+                None,
+                None,
+                Some((14, Problem::Missing)),
+                Some((1, Problem::NotANumber)),
+                None
+            ]
+        );
+    }
+
+    /// The error of loading the fixture's bundle after `damage` changed its folder.
+    fn damaged(damage: impl FnOnce(&Path)) -> String {
+        let f = fixture();
+        let dir = f.dir.path().join("valence");
+        damage(&dir);
+        let error = match load(&dir) {
+            Ok(_) => panic!("a damaged bundle loaded"),
+            Err(e) => e,
+        };
+        let mut text = error.to_string();
+        let mut cause = std::error::Error::source(&error);
+        while let Some(inner) = cause {
+            text.push_str(" / ");
+            text.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        text
+    }
+
+    #[test]
+    fn damaged_foreign_or_incomplete_bundles_are_refused_naming_the_file() {
+        let edit = |file: &'static str, from: &'static str, to: &'static str| {
+            move |dir: &Path| {
+                let path = dir.join(file);
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(text.contains(from), "{file} lacks {from}");
+                std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+            }
+        };
+        let message = damaged(edit("best_intervals.json", "0.2", "0.1"));
+        assert!(
+            message.contains("best_intervals.json") && message.contains("SHA-256"),
+            "{message}"
+        );
+        let message = damaged(edit("bundle.json", "\"version\": 1", "\"version\": 2"));
+        assert!(message.contains("version 2"), "{message}");
+        let message = damaged(edit("bundle.json", "\"max\": 1.0", "\"max\": -5.0"));
+        assert!(
+            message.contains("bundle.json") && message.contains("range"),
+            "{message}"
+        );
+        let message = damaged(edit(
+            "bundle.json",
+            "\"name\": \"valence\"",
+            "\"name\": \"valence\", \"extra\": 1",
+        ));
+        assert!(
+            message.contains("bundle.json") && message.contains("unknown field"),
+            "{message}"
+        );
+        let message = damaged(|dir| std::fs::remove_file(dir.join("fallback_model.json")).unwrap());
+        assert!(message.contains("fallback_model.json"), "{message}");
+        let message = damaged(|dir| std::fs::write(dir.join("notes.txt"), "stale").unwrap());
+        assert!(
+            message.contains("notes.txt") && message.contains("not among"),
+            "{message}"
+        );
+        let message =
+            damaged(|dir| std::fs::write(dir.join("bundle.json"), vec![b' '; 2 << 20]).unwrap());
+        assert!(message.contains("1 MiB"), "{message}");
+    }
+
+    #[test]
+    fn writing_again_replaces_the_whole_bundle() {
+        let f = fixture();
+        let dir = f.dir.path().join("valence");
+        let only = intervals(0.2, 0.05);
+        let parts = ValenceParts {
+            best: RoutePart {
+                model: &f.fallback,
+                twins: None,
+                intervals: &only,
+            },
+            fallback: None,
+            training: Training {
+                data_set: "synthetic".into(),
+                rows: 120,
+                date: "2026-12-05".into(),
+                crate_version: "0.1.0".into(),
+                seed: 1,
+                model: "k-NN".into(),
+            },
+            scores: BTreeMap::new(),
+        };
+        write_valence_bundle(&dir, parts).unwrap();
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            ["best_intervals.json", "best_model.json", "bundle.json"]
+        );
+        assert_eq!(
+            load(&dir).unwrap().manifest().inputs.len(),
+            FeatureSet::audio().len()
+        );
+        let siblings = std::fs::read_dir(f.dir.path()).unwrap().count();
+        assert_eq!(siblings, 1, "no .partial or .old folder is left behind");
+    }
+
+    #[test]
+    fn a_batch_is_read_by_name_and_a_missing_column_names_itself() {
+        use arrow_array::{Array, Float64Array, RecordBatch};
+        use arrow_schema::{DataType, Field, Schema};
+        use std::sync::Arc;
+        let f = fixture();
+        let bundle = load(&f.dir.path().join("valence")).unwrap();
+        let inputs = &bundle.manifest().inputs;
+        let rows = rows_in_range(inputs, 4, 3);
+        let batch = |skip: Option<usize>| {
+            let keep: Vec<usize> = (0..inputs.len()).filter(|&c| Some(c) != skip).collect();
+            let fields: Vec<Field> = keep
+                .iter()
+                .map(|&c| Field::new(&inputs[c].name, DataType::Float64, true))
+                .collect();
+            let arrays = keep
+                .iter()
+                .map(|&c| {
+                    let mut values: Vec<Option<f64>> =
+                        rows.column(c).iter().map(|v| Some(*v)).collect();
+                    if c == 0 {
+                        values[2] = None;
+                    }
+                    Arc::new(Float64Array::from(values)) as arrow_array::ArrayRef
+                })
+                .collect();
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+        };
+        let output = bundle.predict_batch(&batch(None)).unwrap();
+        let values = output.columns[0]
+            .1
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap()
+            .clone();
+        assert_eq!(values.null_count(), 1);
+        assert!(values.is_null(2));
+        assert_eq!(
+            output.rejected[2].map(|r| r.problem),
+            Some(Problem::Missing)
+        );
+        let Err(error) = bundle.predict_batch(&batch(Some(5))) else {
+            panic!("a batch without an input column was predicted")
+        };
+        let message = error.to_string();
+        assert!(
+            message.contains("valence") && message.contains(&inputs[5].name),
+            "{message}"
+        );
+    }
+}
