@@ -86,6 +86,119 @@ pub(crate) struct FlatTrees {
     /// `leaf_width` values per node (zeros for split nodes).
     values: Vec<f64>,
     trees: Vec<Span>,
+    /// The same trees in fixed arrays, when they are small enough (see [`Small`]).
+    small: Option<SmallLayout>,
+}
+
+/// Rows of a block that walk a tree of the small layout together.
+const LANES: usize = 8;
+
+/// Features the small layout indexes with a byte.
+const SMALL_FEATURES: usize = 256;
+
+/// A node of the small layout: 4 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct SmallNode {
+    /// The left child's index within the tree; the right child is the next. A leaf: itself.
+    left: u8,
+    feature: u8,
+    rank: u16,
+}
+
+/// Trees of at most `N` nodes each, one value per leaf, over at most [`SMALL_FEATURES`]
+/// features (the boosting's: 31 leaves make 61 nodes), in arrays of `N`: an index masked to
+/// `N - 1` and a feature below 256 need no bounds check, so a step of the walk is half the
+/// instructions of the general layout's.
+#[derive(Clone, Debug, PartialEq)]
+struct Small<const N: usize> {
+    nodes: Vec<[SmallNode; N]>,
+    /// The leaf's value at the leaf's index (zeros elsewhere).
+    values: Vec<[f64; N]>,
+    /// Levels each tree walks: its depth.
+    depths: Vec<u32>,
+    outputs: Vec<usize>,
+}
+
+/// The small layout for trees of up to 64 or up to 128 nodes.
+#[derive(Clone, Debug, PartialEq)]
+enum SmallLayout {
+    Up64(Small<64>),
+    Up128(Small<128>),
+}
+
+impl<const N: usize> Small<N> {
+    /// The small layout of `flat`'s trees, if each has at most `N` nodes.
+    fn of(flat: &FlatTrees) -> Option<Small<N>> {
+        if flat.leaf_width != 1 || flat.n_features > SMALL_FEATURES {
+            return None;
+        }
+        let mut small = Small {
+            nodes: Vec::with_capacity(flat.trees.len()),
+            values: Vec::with_capacity(flat.trees.len()),
+            depths: Vec::with_capacity(flat.trees.len()),
+            outputs: Vec::with_capacity(flat.trees.len()),
+        };
+        for (t, span) in flat.trees.iter().enumerate() {
+            let start = span.root as usize;
+            let end = flat
+                .trees
+                .get(t + 1)
+                .map_or(flat.nodes.len(), |next| next.root as usize);
+            if end - start > N {
+                return None;
+            }
+            let mut nodes = [SmallNode::default(); N];
+            let mut values = [0.0; N];
+            for (slot, node) in flat.nodes[start..end].iter().enumerate() {
+                nodes[slot] = SmallNode {
+                    left: u8::try_from(node.left as usize - start).ok()?,
+                    feature: u8::try_from(node.feature).ok()?,
+                    rank: node.rank,
+                };
+                values[slot] = flat.values[start + slot];
+            }
+            small.nodes.push(nodes);
+            small.values.push(values);
+            small.depths.push(span.depth);
+            small.outputs.push(span.output as usize);
+        }
+        Some(small)
+    }
+
+    /// Walks every tree over a block of ranked rows for its depth, adding each leaf's value to
+    /// the rows' sums (`k` per row).
+    fn add_block(
+        &self,
+        ranks: &[u16; SMALL_FEATURES * BLOCK],
+        rows: usize,
+        sums: &mut [f64],
+        k: usize,
+    ) {
+        for (((nodes, values), &depth), &output) in self
+            .nodes
+            .iter()
+            .zip(&self.values)
+            .zip(&self.depths)
+            .zip(&self.outputs)
+        {
+            for lane_start in (0..rows).step_by(LANES) {
+                // Lanes of rows walk the tree together, their positions in registers.
+                let mut at = [0u8; LANES];
+                for _ in 0..depth {
+                    for (lane, position) in at.iter_mut().enumerate() {
+                        let node = nodes[usize::from(*position) % N];
+                        let r = (lane_start + lane) % BLOCK;
+                        let rank = ranks[usize::from(node.feature) * BLOCK + r];
+                        *position = node.left + u8::from(rank > node.rank);
+                    }
+                }
+                let lanes = LANES.min(rows - lane_start);
+                for (lane, &position) in at.iter().enumerate().take(lanes) {
+                    sums[(lane_start + lane) * k + output] += values[usize::from(position) % N];
+                }
+            }
+        }
+    }
 }
 
 /// Nodes of one source tree, checked: every child after its parent and inside the tree, with
@@ -213,11 +326,15 @@ impl FlatTrees {
             nodes: Vec::new(),
             values: Vec::new(),
             trees: Vec::with_capacity(trees.len()),
+            small: None,
         };
         for (t, (tree, depth)) in trees.iter().zip(&depths).enumerate() {
             let span = flat.push_tree(tree, depth[0]).map_err(|p| invalid(t, p))?;
             flat.trees.push(span);
         }
+        flat.small = Small::<64>::of(&flat)
+            .map(SmallLayout::Up64)
+            .or_else(|| Small::<128>::of(&flat).map(SmallLayout::Up128));
         Ok(flat)
     }
 
@@ -304,7 +421,18 @@ impl FlatTrees {
                 let first = block * BLOCK;
                 let rows = sums.len() / k;
                 self.rank_block(x, first, rows, &mut scratch.ranks);
-                self.add_block(&scratch.ranks, rows, sums, &mut scratch.at);
+                match &self.small {
+                    Some(small) => {
+                        let ranks = scratch.ranks[..SMALL_FEATURES * BLOCK]
+                            .try_into()
+                            .expect("the scratch ranks cover 256 features");
+                        match small {
+                            SmallLayout::Up64(trees) => trees.add_block(ranks, rows, sums, k),
+                            SmallLayout::Up128(trees) => trees.add_block(ranks, rows, sums, k),
+                        }
+                    }
+                    None => self.add_block(&scratch.ranks, rows, sums, &mut scratch.at),
+                }
             },
         );
         out
@@ -367,7 +495,7 @@ struct Scratch {
 impl Scratch {
     fn new(n_features: usize) -> Scratch {
         Scratch {
-            ranks: vec![0; n_features * BLOCK],
+            ranks: vec![0; n_features.max(SMALL_FEATURES) * BLOCK],
             at: [0; BLOCK],
         }
     }
