@@ -16,6 +16,13 @@ the Rust side). The settings copy the Rust side's, which its doc comment lists:
 - `torch_mlp`: PyTorch 2.13, the identical network and training as the Rust side: 256 -> 128 -> 1,
   ReLU, dropout 0.1, AdamW (1e-3, weight decay 0.01), batch 256, MSE, 40 shuffled epochs.
 
+`--predict FEATURES` (the `--only predict` mode of `tools/compare_peers`) fits the LightGBM model
+above on every chart track with the features, predicts a batch of `--predict-rows` rows (row `i`
+is track `(i * 2654435761) % n`, the batch of `crates/classic-models/examples/predict_throughput.rs`)
+on `--threads` threads, the fastest of `--repeats` timings, compares its predictions with the
+workspace's (`--rust-predictions`, little-endian f64) and prints one JSON object.
+`--predict-report DIR` sets those beside the workspace's (`DIR/*.json`) with the ratios.
+
 `--report DIR` reads every `DIR/*.json` (and `DIR/seeds/*.json`, the boosting's MAE under further
 seeds) and writes the Markdown table with the ratios (spotify-ml / peer) to stdout.
 """
@@ -178,6 +185,81 @@ MODEL_OF_PEER = {
     "lightgbm": "boosting", "sklearn_forest": "forest", "sklearn_mlp": "network",
     "torch_mlp": "network",
 }
+
+
+BATCH_STEP = 2654435761
+
+
+def load_all(directory, features):
+    """Every chart track with the features, in file order (the workspace's covered tracks)."""
+    tracks = pd.read_csv(directory / "valence" / "chart_tracks.csv")
+    analysis = pd.read_csv(directory / "valence" / "chart_tracks_analysis.csv")
+    joined = tracks.merge(analysis, on="id", how="left", validate="one_to_one")
+    columns = FEATURE_SETS[features]
+    joined = joined.dropna(subset=columns)
+    return joined[columns].to_numpy(np.float64), joined["valence"].to_numpy(np.float64)
+
+
+def measure_predict(args):
+    import warnings
+    warnings.filterwarnings("ignore")
+    x, y = load_all(Path(args.data), args.predict)
+    start = time.perf_counter()
+    model = make("lightgbm", args.threads, args.seed).fit(x, y)
+    fit_seconds = time.perf_counter() - start
+    print(f"  lightgbm fitted {args.predict} in {fit_seconds:.2f} s", file=sys.stderr)
+    rows = (np.arange(args.predict_rows, dtype=np.uint64) * np.uint64(BATCH_STEP)) \
+        % np.uint64(len(y))
+    batch = np.ascontiguousarray(x[rows.astype(np.int64)])
+    best = None
+    for _ in range(max(args.repeats, 1)):
+        wall, cpu = time.perf_counter(), time.process_time()
+        predicted = model.predict(batch)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if best is None or wall < best[0]:
+            best = (wall, cpu)
+    report = {
+        "side": "lightgbm",
+        "features": args.predict,
+        "rows": int(len(y)),
+        "columns": int(x.shape[1]),
+        "trees": model.booster.num_trees(),
+        "threads": args.threads,
+        "batch_rows": args.predict_rows,
+        "fit_seconds": fit_seconds,
+        "rows_per_second": args.predict_rows / best[0],
+        "rows_per_cpu_second": args.predict_rows / best[1],
+    }
+    if args.rust_predictions:
+        ours = np.fromfile(args.rust_predictions, dtype="<f8")
+        if ours.shape != predicted.shape:
+            sys.exit(f"{args.rust_predictions} holds {ours.size} predictions, not {predicted.size}")
+        report["largest_difference"] = float(np.abs(ours - predicted).max())
+    print(json.dumps(report, indent=2))
+
+
+def write_predict_report(directory):
+    """The workspace's batch prediction beside LightGBM's, per feature set, from the JSON the
+    `--only predict` mode wrote: `spotify-ml_SLUG.json` and `lightgbm_SLUG.json`."""
+    out = ["| features | trees | batch rows | threads | LightGBM rows/s | walk rows/s | FlatTrees rows/s"
+           " | FlatTrees / LightGBM | FlatTrees / walk | per CPU second: FlatTrees / LightGBM"
+           " | largest prediction difference |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for features in FEATURE_SETS:
+        slug = features.replace("+", "_")
+        ours_path, theirs_path = directory / f"spotify-ml_{slug}.json", directory / f"lightgbm_{slug}.json"
+        if not (ours_path.exists() and theirs_path.exists()):
+            continue
+        ours, theirs = json.loads(ours_path.read_text()), json.loads(theirs_path.read_text())
+        out.append(
+            f"| {features} | {ours['trees']} | {ours['batch_rows']:,} | {ours['threads']}"
+            f" | {theirs['rows_per_second']:,.0f} | {ours['walk_rows_per_second']:,.0f}"
+            f" | {ours['flat_rows_per_second']:,.0f}"
+            f" | {ours['flat_rows_per_second'] / theirs['rows_per_second']:.2f}×"
+            f" | {ours['flat_rows_per_second'] / ours['walk_rows_per_second']:.2f}×"
+            f" | {ours['flat_rows_per_cpu_second'] / theirs['rows_per_cpu_second']:.2f}×"
+            f" | {theirs.get('largest_difference', float('nan')):.1e} |")
+    print("\n".join(out))
 
 
 def measure_one(args):
@@ -503,10 +585,21 @@ def main():
     parser.add_argument("--report", type=Path, help="directory of the JSON measurements")
     parser.add_argument("--check-bins", type=Path,
                         help="bin edges written by peer_measure --edges-out, set beside LightGBM's")
+    parser.add_argument("--predict", choices=sorted(FEATURE_SETS),
+                        help="fit LightGBM on every track and time a batch prediction")
+    parser.add_argument("--repeats", type=int, default=3, help="with --predict: timings, fastest counts")
+    parser.add_argument("--rust-predictions", type=Path,
+                        help="with --predict: the workspace's predictions of the batch (f64 LE)")
+    parser.add_argument("--predict-report", type=Path,
+                        help="directory of the --only predict JSON measurements")
     parser.add_argument("--command", default="tools/compare_peers")
     parser.add_argument("--loads", default="unknown")
     args = parser.parse_args()
-    if args.check_bins and args.features and args.folds:
+    if args.predict:
+        measure_predict(args)
+    elif args.predict_report:
+        write_predict_report(args.predict_report)
+    elif args.check_bins and args.features and args.folds:
         check_bins(args)
     elif args.report:
         write_report(args.report, args.command, args.loads, args.data)

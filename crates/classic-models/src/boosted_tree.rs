@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
+use crate::flat_trees::{FlatTrees, NodeRef, TreeRef};
 
 /// One node of a fitted tree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -126,6 +127,37 @@ pub(crate) fn check_reach<'t>(
              any finite score (leaf values too large)"
         )))
     }
+}
+
+/// The boosting's trees flattened for prediction: `trees` yields each tree with the raw score
+/// (`0..n_outputs`) it adds to, in the order the scores add them.
+pub(crate) fn flatten<'t>(
+    n_features: usize,
+    n_outputs: usize,
+    trees: impl IntoIterator<Item = (usize, &'t Tree)>,
+) -> Result<FlatTrees, ModelError> {
+    let trees = trees.into_iter().map(|(output, tree)| TreeRef {
+        output,
+        nodes: tree
+            .nodes
+            .iter()
+            .map(|node| match node {
+                Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => NodeRef::Split {
+                    feature: *feature,
+                    threshold: *threshold,
+                    left: *left,
+                    right: *right,
+                },
+                Node::Leaf(value) => NodeRef::Leaf(std::slice::from_ref(value)),
+            })
+            .collect(),
+    });
+    FlatTrees::new(n_features, n_outputs, 1, trees)
 }
 
 /// Checks every tree of a model read from a file ([`Tree::check`]), naming the first bad one.

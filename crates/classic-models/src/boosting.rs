@@ -19,8 +19,9 @@ use evaluation::classification::holdout;
 use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable, Value};
 
 use crate::boost_core::{self, GrowRules, LeafSums, Objective, RoundRules, Validation};
-use crate::boosted_tree::{check_reach, check_trees, Tree};
+use crate::boosted_tree::{check_reach, check_trees, flatten, Tree};
 use crate::error::ModelError;
+use crate::flat_trees::FlatTrees;
 
 /// The loss the trees descend.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -291,6 +292,9 @@ pub struct Boosting {
     n_features: usize,
     gain: Vec<f64>,
     splits: Vec<usize>,
+    /// The trees flattened for prediction, built from `trees` when fitted or read.
+    #[serde(skip_serializing)]
+    flat: FlatTrees,
 }
 
 /// [`Boosting`] as read from a file, before it is checked.
@@ -326,6 +330,7 @@ impl TryFrom<BoostingData> for Boosting {
         check_trees(&data.trees, data.n_features)?;
         check_reach("the prediction", data.base, &data.trees)?;
         Ok(Boosting {
+            flat: flatten(data.n_features, 1, data.trees.iter().map(|tree| (0, tree)))?,
             base: data.base,
             trees: data.trees,
             n_features: data.n_features,
@@ -358,18 +363,31 @@ impl Boosting {
 
     /// Predicts every row, failing on a wrong number of columns.
     pub fn try_predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
-        if x.ncols() != self.n_features {
-            return Err(ModelError::WidthMismatch {
-                expected: self.n_features,
-                found: x.ncols(),
-            });
-        }
+        self.check_width(x)?;
+        Ok(Array1::from(self.flat.sums(x, &[self.base])))
+    }
+
+    /// Predicts every row as [`Boosting::try_predict`] does, walking each tree node by node:
+    /// the reference the flattened trees are tested and measured against, bit for bit the same.
+    pub fn try_predict_walking(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+        self.check_width(x)?;
         let rounds: Vec<&[Tree]> = self.trees.iter().map(std::slice::from_ref).collect();
         Ok(Array1::from(boost_core::raw_scores(
             x,
             &[self.base],
             &rounds,
         )))
+    }
+
+    fn check_width(&self, x: ArrayView2<'_, f64>) -> Result<(), ModelError> {
+        if x.ncols() == self.n_features {
+            Ok(())
+        } else {
+            Err(ModelError::WidthMismatch {
+                expected: self.n_features,
+                found: x.ncols(),
+            })
+        }
     }
 }
 
@@ -527,9 +545,11 @@ impl BoostingValidParams {
         }
         let (grow, rounds) = (self.grow_rules(), self.round_rules());
         let fitted = boost_core::fit(&self.loss, x, targets, validation, &grow, &rounds);
+        let trees: Vec<Tree> = fitted.rounds.into_iter().flatten().collect();
         Ok(Boosting {
+            flat: flatten(x.ncols(), 1, trees.iter().map(|tree| (0, tree)))?,
             base: fitted.base[0],
-            trees: fitted.rounds.into_iter().flatten().collect(),
+            trees,
             n_features: x.ncols(),
             gain: fitted.gain,
             splits: fitted.splits,

@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use evaluation::classification::{holdout, PredictProba};
 
 use crate::boost_core::{self, GrowRules, LeafSums, Objective, RoundRules, Validation};
-use crate::boosted_tree::{check_reach, check_trees, Tree};
+use crate::boosted_tree::{check_reach, check_trees, flatten, Tree};
 use crate::classes::check_n_classes;
 use crate::error::ModelError;
+use crate::flat_trees::FlatTrees;
 
 /// Checked parameters of [`BoostingClassifier`], which only [`BoostingClassifierParams`]'s
 /// check builds.
@@ -296,6 +297,22 @@ pub struct BoostingClassifier {
     rounds: Vec<Vec<Tree>>,
     gain: Vec<f64>,
     history: Vec<BoostingRound>,
+    /// The trees flattened for prediction, built from `rounds` when fitted or read.
+    #[serde(skip_serializing)]
+    flat: FlatTrees,
+}
+
+/// The trees of `rounds`, round after round, each with the raw score it adds to.
+fn flatten_rounds(
+    n_features: usize,
+    k: usize,
+    rounds: &[Vec<Tree>],
+) -> Result<FlatTrees, ModelError> {
+    flatten(
+        n_features,
+        k,
+        rounds.iter().flat_map(|round| round.iter().enumerate()),
+    )
 }
 
 /// [`BoostingClassifier`] as read from a file, before it is checked.
@@ -346,6 +363,7 @@ impl TryFrom<BoostingClassifierData> for BoostingClassifier {
             check_reach(&format!("raw score {output}"), base, trees)?;
         }
         Ok(BoostingClassifier {
+            flat: flatten_rounds(data.n_features, k, &data.rounds)?,
             n_classes: data.n_classes,
             n_features: data.n_features,
             base: data.base,
@@ -384,15 +402,33 @@ impl BoostingClassifier {
 
     /// Class probabilities, failing on a wrong number of columns.
     pub fn try_predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
-        if x.ncols() != self.n_features {
-            return Err(ModelError::WidthMismatch {
-                expected: self.n_features,
-                found: x.ncols(),
-            });
-        }
+        self.check_width(x)?;
+        let raw = self.flat.sums(x, &self.base);
+        Ok(probabilities(&raw, self.n_classes))
+    }
+
+    /// Class probabilities as [`BoostingClassifier::try_predict_proba`] gives them, walking
+    /// each tree node by node: the reference the flattened trees are tested and measured
+    /// against, bit for bit the same.
+    pub fn try_predict_proba_walking(
+        &self,
+        x: ArrayView2<'_, f64>,
+    ) -> Result<Array2<f64>, ModelError> {
+        self.check_width(x)?;
         let rounds: Vec<&[Tree]> = self.rounds.iter().map(Vec::as_slice).collect();
         let raw = boost_core::raw_scores(x, &self.base, &rounds);
         Ok(probabilities(&raw, self.n_classes))
+    }
+
+    fn check_width(&self, x: ArrayView2<'_, f64>) -> Result<(), ModelError> {
+        if x.ncols() == self.n_features {
+            Ok(())
+        } else {
+            Err(ModelError::WidthMismatch {
+                expected: self.n_features,
+                found: x.ncols(),
+            })
+        }
     }
 }
 
@@ -590,6 +626,7 @@ impl BoostingClassifierValidParams {
             return Ok(full);
         }
         Ok(BoostingClassifier {
+            flat: flatten_rounds(x.ncols(), fitted.base.len(), &fitted.rounds)?,
             n_classes,
             n_features: x.ncols(),
             base: fitted.base,

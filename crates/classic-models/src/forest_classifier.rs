@@ -16,6 +16,7 @@ use evaluation::classification::{PredictProba, ProbaError};
 use crate::binning::{bin_edges, bin_of};
 use crate::classes::{check_n_classes, class_count};
 use crate::error::ModelError;
+use crate::flat_trees::{FlatTrees, NodeRef, TreeRef};
 
 /// Checked parameters of [`ForestClassifier`], which only [`ForestClassifierParams`]'s check
 /// builds.
@@ -184,13 +185,78 @@ enum Node {
 
 /// A fitted random forest classifier.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ForestClassifierData")]
 pub struct ForestClassifier {
+    n_classes: usize,
+    n_features: usize,
+    trees: Vec<Vec<Node>>,
+    /// The trees flattened for prediction, built from `trees` when fitted or read.
+    #[serde(skip_serializing)]
+    flat: FlatTrees,
+}
+
+/// [`ForestClassifier`] as read from a file, before it is checked.
+#[derive(Deserialize)]
+struct ForestClassifierData {
     n_classes: usize,
     n_features: usize,
     trees: Vec<Vec<Node>>,
 }
 
+impl TryFrom<ForestClassifierData> for ForestClassifier {
+    type Error = ModelError;
+
+    /// A forest read from a file predicts only if its trees can be walked: children inside
+    /// their tree and after their parent, splits on its own features, leaves of one share per
+    /// class ([`FlatTrees`] checks them as it flattens them).
+    fn try_from(data: ForestClassifierData) -> Result<ForestClassifier, ModelError> {
+        ForestClassifier::new(data.n_classes, data.n_features, data.trees)
+    }
+}
+
+/// The forest's trees flattened for prediction: each leaf adds its `n_classes` shares.
+fn flatten(
+    n_features: usize,
+    n_classes: usize,
+    trees: &[Vec<Node>],
+) -> Result<FlatTrees, ModelError> {
+    let trees = trees.iter().map(|tree| TreeRef {
+        output: 0,
+        nodes: tree
+            .iter()
+            .map(|node| match node {
+                Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => NodeRef::Split {
+                    feature: *feature,
+                    threshold: *threshold,
+                    left: *left,
+                    right: *right,
+                },
+                Node::Leaf(shares) => NodeRef::Leaf(shares),
+            })
+            .collect(),
+    });
+    FlatTrees::new(n_features, n_classes, n_classes, trees)
+}
+
 impl ForestClassifier {
+    fn new(
+        n_classes: usize,
+        n_features: usize,
+        trees: Vec<Vec<Node>>,
+    ) -> Result<ForestClassifier, ModelError> {
+        Ok(ForestClassifier {
+            flat: flatten(n_features, n_classes, &trees)?,
+            n_classes,
+            n_features,
+            trees,
+        })
+    }
+
     /// Number of classes.
     pub fn n_classes(&self) -> usize {
         self.n_classes
@@ -198,12 +264,36 @@ impl ForestClassifier {
 
     /// Class probabilities, failing on a wrong number of columns.
     pub fn try_predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
-        if x.ncols() != self.n_features {
-            return Err(ModelError::WidthMismatch {
+        self.check_width(x)?;
+        let k = self.n_classes;
+        let n = self.trees.len().max(1) as f64;
+        let mut sums = self.flat.sums(x, &vec![0.0; k]);
+        for sum in &mut sums {
+            *sum /= n;
+        }
+        Ok(Array2::from_shape_vec((x.nrows(), k), sums)
+            .expect("the flattened trees give one share per class and row"))
+    }
+
+    fn check_width(&self, x: ArrayView2<'_, f64>) -> Result<(), ModelError> {
+        if x.ncols() == self.n_features {
+            Ok(())
+        } else {
+            Err(ModelError::WidthMismatch {
                 expected: self.n_features,
                 found: x.ncols(),
-            });
+            })
         }
+    }
+
+    /// Class probabilities as [`ForestClassifier::try_predict_proba`] gives them, walking each
+    /// tree node by node for one row at a time: the reference the flattened trees are tested and
+    /// measured against, bit for bit the same.
+    pub fn try_predict_proba_walking(
+        &self,
+        x: ArrayView2<'_, f64>,
+    ) -> Result<Array2<f64>, ModelError> {
+        self.check_width(x)?;
         let k = self.n_classes;
         let rows: Vec<Vec<f64>> = x
             .axis_iter(Axis(0))
@@ -407,11 +497,7 @@ impl Fit<Array2<f64>, Array1<usize>, ModelError> for ForestClassifierValidParams
                 nodes
             })
             .collect();
-        Ok(ForestClassifier {
-            n_classes: k,
-            n_features,
-            trees,
-        })
+        ForestClassifier::new(k, n_features, trees)
     }
 }
 

@@ -33,6 +33,7 @@ mod classes;
 pub mod classifier_file;
 mod draws;
 pub mod error;
+mod flat_trees;
 pub mod forest_classifier;
 pub mod knn;
 pub mod knn_classifier;
