@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
     };
     let summary = scoring::score(&job)?;
     println!(
-        "{} rows in {} ({} read by this run, {} kept from an earlier one) in {} parts",
+        "{} rows in {} ({} read by this run, {} kept from an earlier one), parts: {}",
         summary.rows_total,
         args.output.display(),
         summary.rows_read,
@@ -82,8 +82,22 @@ fn main() -> anyhow::Result<()> {
             "  {}: {} scored, {} rejected",
             bundle.name, bundle.scored, rejected
         );
-        for (reason, n) in &bundle.rejected {
-            println!("    {n:>10}  {reason}");
+        // One line per problem, its columns by count: `out_of_range 2,345 (loudness 310, …)`.
+        let mut by_problem: std::collections::BTreeMap<&str, Vec<(&str, u64)>> = Default::default();
+        for (reason, &n) in &bundle.rejected {
+            let (problem, column) = reason.split_once(": ").unwrap_or((reason, ""));
+            by_problem.entry(problem).or_default().push((column, n));
+        }
+        for (problem, mut columns) in by_problem {
+            columns.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            let total: u64 = columns.iter().map(|c| c.1).sum();
+            let listed: Vec<String> = columns
+                .iter()
+                .take(4)
+                .map(|(column, n)| format!("{column} {n}"))
+                .collect();
+            let more = if columns.len() > 4 { ", …" } else { "" };
+            println!("    {problem} {total} ({}{more})", listed.join(", "));
         }
     }
     println!(
