@@ -421,14 +421,7 @@ impl BoostingClassifier {
     }
 
     fn check_width(&self, x: ArrayView2<'_, f64>) -> Result<(), ModelError> {
-        if x.ncols() == self.n_features {
-            Ok(())
-        } else {
-            Err(ModelError::WidthMismatch {
-                expected: self.n_features,
-                found: x.ncols(),
-            })
-        }
+        ModelError::check_width(self.n_features, x.ncols())
     }
 }
 

@@ -161,6 +161,16 @@ impl ModelError {
             expected,
         }
     }
+
+    /// `Ok` when rows have the `expected` number of columns, else
+    /// [`ModelError::WidthMismatch`].
+    pub(crate) fn check_width(expected: usize, found: usize) -> Result<(), ModelError> {
+        if found == expected {
+            Ok(())
+        } else {
+            Err(ModelError::WidthMismatch { expected, found })
+        }
+    }
 }
 
 impl From<ProbaError> for ModelError {
