@@ -6,13 +6,16 @@ use std::path::Path;
 
 use ndarray::ArrayView2;
 
+use super::lightgbm::{LightgbmModel, LightgbmOutput};
 use super::manifest::{
     expected_outputs, folder_files, Manifest, Member, OutputColumn, OutputKind, OutputType, Task,
     Training, FORMAT, MANIFEST, VERSION,
 };
 use super::schema::input_columns;
 use super::{Bundle, BundleError, Predictions};
+use crate::classify::lineup::Fitted;
 use crate::classify::saved::SavedClassifier;
+use classic_models::FittedClassifier;
 
 /// A classification experiment's bundle, loaded and checked.
 pub struct ClassifierBundle {
@@ -130,6 +133,33 @@ impl ClassifierBundle {
 impl Bundle for ClassifierBundle {
     fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// One boosting or forest classifier, not a blend or a network.
+    fn lightgbm(&self) -> Option<Result<LightgbmModel, BundleError>> {
+        let columns = self.model.feature_names().to_vec();
+        let (text, output) = match self.model.fitted() {
+            Fitted::Classic(FittedClassifier::Boosting(model)) => (
+                model.to_lightgbm(&columns),
+                if model.n_classes() == 2 {
+                    LightgbmOutput::Binary
+                } else {
+                    LightgbmOutput::Classes
+                },
+            ),
+            Fitted::Classic(FittedClassifier::Forest(model)) => {
+                (model.to_lightgbm(&columns), LightgbmOutput::Classes)
+            }
+            _ => return None,
+        };
+        Some(
+            text.map(|text| LightgbmModel {
+                text,
+                columns,
+                output,
+            })
+            .map_err(|e| BundleError::model(&self.manifest.name, e)),
+        )
     }
 
     fn predict_checked(&self, rows: ArrayView2<'_, f64>) -> Result<Predictions, BundleError> {

@@ -20,6 +20,7 @@
 //! ```
 
 mod classifier;
+pub mod lightgbm;
 pub mod manifest;
 pub mod schema;
 mod valence;
@@ -206,6 +207,12 @@ pub trait Bundle: Send + Sync {
     /// Predicts rows that passed [`schema::check_rows`]: one column per manifest input, in order,
     /// with optional columns NaN (all together) where a row lacks them.
     fn predict_checked(&self, rows: ArrayView2<'_, f64>) -> Result<Predictions, BundleError>;
+
+    /// The bundle's model in LightGBM's text format, when it is one tree ensemble LightGBM can
+    /// hold ([`lightgbm`]); `None` for any other bundle.
+    fn lightgbm(&self) -> Option<Result<lightgbm::LightgbmModel, BundleError>> {
+        None
+    }
 
     /// Checks and predicts rows (one column per manifest input, in order; NaN where a value is
     /// missing): the predictions of the accepted rows and every row's rejection.

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use classic_models::{ModelFile, TwinLookup};
+use classic_models::{FittedModel, ModelFile, TwinLookup};
 use evaluation::conformal::{Difficulty, IntervalModel};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use super::lightgbm::{LightgbmModel, LightgbmOutput};
 use super::manifest::{
     Manifest, Member, OutputColumn, OutputKind, OutputType, Task, Training, FORMAT, VERSION,
 };
@@ -400,6 +401,26 @@ impl Bundle for ValenceBundle {
         &self.manifest
     }
 
+    /// A boosting model alone: no fallback route and no near twins.
+    fn lightgbm(&self) -> Option<Result<LightgbmModel, BundleError>> {
+        let (FittedModel::Boosting(boosting), None, None) =
+            (&self.best.model.model, &self.fallback, &self.best.twins)
+        else {
+            return None;
+        };
+        let columns = self.best.model.feature_names.clone();
+        Some(
+            boosting
+                .to_lightgbm(&columns)
+                .map(|text| LightgbmModel {
+                    text,
+                    columns,
+                    output: LightgbmOutput::Value,
+                })
+                .map_err(|e| BundleError::model(&self.manifest.name, e)),
+        )
+    }
+
     fn predict_checked(&self, rows: ArrayView2<'_, f64>) -> Result<Predictions, BundleError> {
         let complete = |r: usize| self.best.columns.iter().all(|&c| !rows[[r, c]].is_nan());
         let (best_rows, fallback_rows): (Vec<usize>, Vec<usize>) =
@@ -643,6 +664,62 @@ mod tests {
         let message =
             damaged(|dir| std::fs::write(dir.join("bundle.json"), vec![b' '; 2 << 20]).unwrap());
         assert!(message.contains("1 MiB"), "{message}");
+    }
+
+    #[test]
+    fn only_a_lone_boosting_model_goes_to_lightgbm() {
+        let f = fixture();
+        let knn_bundle = load(&f.dir.path().join("valence")).unwrap();
+        assert!(
+            knn_bundle.lightgbm().is_none(),
+            "a k-NN with twins and a fallback"
+        );
+        let audio = FeatureSet::audio().names();
+        let x = f
+            .x_full
+            .select(Axis(1), &(0..audio.len()).collect::<Vec<_>>());
+        let params = Method::Boosting
+            .search(Budget::Quick, 1)
+            .candidates()
+            .unwrap()[0]
+            .clone();
+        let boosting = ModelFile::new(
+            Method::Boosting.fit(&params, &x, &f.y).unwrap(),
+            audio.clone(),
+            "valence",
+        );
+        let interval_model = intervals(0.2, 0.05);
+        let parts = ValenceParts {
+            best: RoutePart {
+                model: &boosting,
+                twins: None,
+                intervals: &interval_model,
+            },
+            fallback: None,
+            training: Training {
+                data_set: "synthetic".into(),
+                rows: 120,
+                date: "2026-12-05".into(),
+                crate_version: "0.1.0".into(),
+                seed: 1,
+                model: "boosting".into(),
+            },
+            scores: BTreeMap::new(),
+        };
+        let dir = f.dir.path().join("boosting");
+        write_valence_bundle(&dir, parts).unwrap();
+        let exported = load(&dir).unwrap().lightgbm().unwrap().unwrap();
+        assert_eq!(exported.columns, audio);
+        assert_eq!(exported.output, LightgbmOutput::Value);
+        let FittedModel::Boosting(model) = &boosting.model else {
+            panic!("Method::Boosting fits a boosting model")
+        };
+        let trees = exported
+            .text
+            .lines()
+            .filter(|l| l.starts_with("Tree="))
+            .count();
+        assert_eq!(trees, model.n_trees().max(1));
     }
 
     #[test]

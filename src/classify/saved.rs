@@ -189,6 +189,11 @@ impl SavedClassifier {
         &self.manifest.feature_names
     }
 
+    /// The fitted model.
+    pub fn fitted(&self) -> &Fitted {
+        &self.model
+    }
+
     /// Class probabilities of model rows.
     pub fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, RowsError> {
         if x.ncols() != self.manifest.feature_names.len() {

@@ -160,7 +160,8 @@ pub fn run(config: &Task1Config) -> Result<Task1Summary, PipelineError> {
         &intervals,
         &out,
     )?;
-    let influences = explain(config, &searched, &inputs, &out)?;
+    let (influences, boosted) = explain(config, &searched, &inputs, &out)?;
+    boosting_bundle(config, &searched, &inputs, boosted, &out)?;
     let summary = Task1Summary {
         best_twins: near_twins[chosen.best_index()].clone(),
         best,
@@ -480,16 +481,70 @@ fn bundle(
     Ok(())
 }
 
+/// The boosting model of each feature set, fitted on all chart tracks by *explain*.
+type Boosted = Vec<(FeatureSetId, ModelFile)>;
+
+/// *Boosting bundle*: the audio-only boosting model alone (fitted on all chart tracks with its
+/// searched parameters, without near twins), with conformal intervals fitted on its own
+/// out-of-fold predictions, saved as the bundle `bundle_boosting_audio/`: the bundle for
+/// catalogues that have the Web API's audio features and nothing else, and the one LightGBM
+/// can hold tree for tree (`tools/compare_scoring`).
+fn boosting_bundle(
+    config: &Task1Config,
+    searched: &Searched,
+    inputs: &ValenceInputs,
+    boosted: Boosted,
+    out: &OutDir,
+) -> Result<(), PipelineError> {
+    let features = FeatureSetId::Audio;
+    let Some((_, model)) = boosted.into_iter().find(|(set, _)| *set == features) else {
+        return Err(PipelineError::Inconsistent(format!(
+            "no boosting model was fitted on {features}"
+        )));
+    };
+    let result = searched.result(Method::Boosting, features)?;
+    let intervals = crate::valence::intervals::model_only(inputs, &result.oof, config.coverage)?;
+    let scores = std::collections::BTreeMap::from([
+        ("cv_mae".to_string(), result.scores.mae),
+        ("cv_r2".to_string(), result.scores.r2),
+    ]);
+    let parts = ValenceParts {
+        best: RoutePart {
+            model: &model,
+            twins: None,
+            intervals: &intervals,
+        },
+        fallback: None,
+        training: Training {
+            data_set: "charts (the chart tracks with valence)".into(),
+            rows: inputs.y.len(),
+            date: bundle::manifest::today(),
+            crate_version: env!("CARGO_PKG_VERSION").into(),
+            seed: config.seed,
+            model: format!("{} on {features}", Method::Boosting.name()),
+        },
+        scores,
+    };
+    let dir = out.file("bundle_boosting_audio");
+    write_valence_bundle(&dir, parts).map_err(Box::new)?;
+    log(
+        "task1",
+        format!("boosting bundle written to {}", dir.display()),
+    );
+    Ok(())
+}
+
 /// *Explain*: the boosting model of each feature set, fitted on all chart tracks (saved as
-/// `boosting_<feature set>.json`), and what it says about the features.
+/// `boosting_<feature set>.json`, and returned), and what it says about the features.
 fn explain(
     config: &Task1Config,
     searched: &Searched,
     inputs: &ValenceInputs,
     out: &OutDir,
-) -> Result<Vec<Influence>, PipelineError> {
+) -> Result<(Vec<Influence>, Boosted), PipelineError> {
     let explanation = Explanation::at(config.budget, config.seed);
     let mut influences = Vec::new();
+    let mut boosted = Vec::new();
     for features in FeatureSetId::ALL {
         log(
             "task1",
@@ -507,12 +562,13 @@ fn explain(
             &fitted,
             explanation,
         )?);
-        ModelFile::new(
+        let file = ModelFile::new(
             FittedModel::Boosting(fitted),
             features.set().names(),
             "valence",
-        )
-        .save(&out.file(&format!("boosting_{}.json", features.slug())))?;
+        );
+        file.save(&out.file(&format!("boosting_{}.json", features.slug())))?;
+        boosted.push((features, file));
     }
-    Ok(influences)
+    Ok((influences, boosted))
 }

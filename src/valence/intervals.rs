@@ -132,6 +132,28 @@ impl SetIntervals {
     }
 }
 
+/// The conformal intervals of a model whose predictions no near twin corrects, fitted on its
+/// out-of-fold predictions `oof` of the chart tracks (every track in the model's group; the
+/// twin group has no rows, so its intervals are the whole range, and no row reaches it).
+pub fn model_only(
+    inputs: &ValenceInputs,
+    oof: &ndarray::Array1<f64>,
+    coverage: f64,
+) -> Result<IntervalModel, PipelineError> {
+    let truth = inputs.y.to_vec();
+    let group = vec![MODEL; truth.len()];
+    let folds: Vec<&Fold> = inputs.folds.iter().collect();
+    Ok(IntervalModel::fit(
+        &truth,
+        &oof.to_vec(),
+        &group,
+        2,
+        &folds,
+        coverage,
+        SCALING,
+    )?)
+}
+
 /// The group of every chart track: whether its corrected prediction is a twin's valence.
 fn twin_groups(twins: &NearTwins, n: usize) -> Result<Vec<usize>, PipelineError> {
     if twins.is_twin.len() != n || twins.oof.len() != n {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::flat_trees::{FlatTrees, NodeRef, TreeRef};
+use crate::lightgbm::PlainNode;
 
 /// One node of a fitted tree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,27 @@ pub(crate) struct Tree {
 }
 
 impl Tree {
+    /// The nodes as the LightGBM writer takes them.
+    pub(crate) fn plain(&self) -> Vec<PlainNode> {
+        self.nodes
+            .iter()
+            .map(|node| match *node {
+                Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => PlainNode::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                },
+                Node::Leaf(value) => PlainNode::Leaf(value),
+            })
+            .collect()
+    }
+
     /// The value of the leaf `row` reaches; a missing column reads as NaN, which goes right like
     /// any NaN.
     pub(crate) fn predict(&self, row: &[f64]) -> f64 {

@@ -22,6 +22,7 @@ use crate::boost_core::{self, GrowRules, LeafSums, Objective, RoundRules, Valida
 use crate::boosted_tree::{check_reach, check_trees, flatten, Tree};
 use crate::error::ModelError;
 use crate::flat_trees::FlatTrees;
+use crate::lightgbm::{self, PlainNode};
 
 /// The loss the trees descend.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -381,6 +382,20 @@ impl Boosting {
 
     fn check_width(&self, x: ArrayView2<'_, f64>) -> Result<(), ModelError> {
         ModelError::check_width(self.n_features, x.ncols())
+    }
+
+    /// The model in LightGBM's text format over columns `names` ([`crate::lightgbm`]):
+    /// LightGBM's `predict` on it gives the same sums, added in the same order.
+    pub fn to_lightgbm(&self, names: &[String]) -> Result<String, ModelError> {
+        let mut trees: Vec<Vec<PlainNode>> = self.trees.iter().map(Tree::plain).collect();
+        let first = (!trees.is_empty()).then(|| trees.remove(0));
+        trees.insert(0, lightgbm::with_bias(first, self.base));
+        lightgbm::model_text(
+            lightgbm::Objective::Regression,
+            names,
+            self.n_features,
+            &trees,
+        )
     }
 }
 

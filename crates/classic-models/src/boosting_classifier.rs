@@ -20,6 +20,7 @@ use crate::boosted_tree::{check_reach, check_trees, flatten, Tree};
 use crate::classes::check_n_classes;
 use crate::error::ModelError;
 use crate::flat_trees::FlatTrees;
+use crate::lightgbm::{self, PlainNode};
 
 /// Checked parameters of [`BoostingClassifier`], which only [`BoostingClassifierParams`]'s
 /// check builds.
@@ -422,6 +423,27 @@ impl BoostingClassifier {
 
     fn check_width(&self, x: ArrayView2<'_, f64>) -> Result<(), ModelError> {
         ModelError::check_width(self.n_features, x.ncols())
+    }
+
+    /// The classifier in LightGBM's text format over columns `names` ([`crate::lightgbm`]):
+    /// `binary` for two classes (LightGBM gives the second class's probability), `multiclass`
+    /// otherwise, each output's base score in its first tree.
+    pub fn to_lightgbm(&self, names: &[String]) -> Result<String, ModelError> {
+        let k = outputs(self.n_classes);
+        let mut trees: Vec<Vec<PlainNode>> = Vec::with_capacity(self.rounds.len().max(1) * k);
+        for (output, &base) in self.base.iter().enumerate() {
+            let first = self.rounds.first().and_then(|round| round.get(output));
+            trees.push(lightgbm::with_bias(first.map(Tree::plain), base));
+        }
+        for round in self.rounds.iter().skip(1) {
+            trees.extend(round.iter().map(Tree::plain));
+        }
+        let objective = if k == 1 {
+            lightgbm::Objective::Binary
+        } else {
+            lightgbm::Objective::Multiclass(k)
+        };
+        lightgbm::model_text(objective, names, self.n_features, &trees)
     }
 }
 

@@ -17,6 +17,7 @@ use crate::binning::{bin_edges, bin_of};
 use crate::classes::{check_n_classes, class_count};
 use crate::error::ModelError;
 use crate::flat_trees::{FlatTrees, NodeRef, TreeRef};
+use crate::lightgbm::{self, PlainNode};
 
 /// Checked parameters of [`ForestClassifier`], which only [`ForestClassifierParams`]'s check
 /// builds.
@@ -277,6 +278,43 @@ impl ForestClassifier {
 
     fn check_width(&self, x: ArrayView2<'_, f64>) -> Result<(), ModelError> {
         ModelError::check_width(self.n_features, x.ncols())
+    }
+
+    /// The forest in LightGBM's text format over columns `names` ([`crate::lightgbm`]): one
+    /// LightGBM tree per forest tree and class, whose leaves are that class's shares, averaged.
+    pub fn to_lightgbm(&self, names: &[String]) -> Result<String, ModelError> {
+        let k = self.n_classes;
+        let mut trees = Vec::with_capacity(self.trees.len() * k);
+        for tree in &self.trees {
+            for class in 0..k {
+                trees.push(
+                    tree.iter()
+                        .map(|node| match node {
+                            Node::Split {
+                                feature,
+                                threshold,
+                                left,
+                                right,
+                            } => PlainNode::Split {
+                                feature: *feature,
+                                threshold: *threshold,
+                                left: *left,
+                                right: *right,
+                            },
+                            Node::Leaf(shares) => {
+                                PlainNode::Leaf(shares.get(class).copied().unwrap_or(f64::NAN))
+                            }
+                        })
+                        .collect(),
+                );
+            }
+        }
+        lightgbm::model_text(
+            lightgbm::Objective::ForestAverage(k),
+            names,
+            self.n_features,
+            &trees,
+        )
     }
 
     /// Class probabilities as [`ForestClassifier::try_predict_proba`] gives them, walking each

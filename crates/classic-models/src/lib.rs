@@ -37,6 +37,7 @@ mod flat_trees;
 pub mod forest_classifier;
 pub mod knn;
 pub mod knn_classifier;
+pub mod lightgbm;
 pub mod linear;
 pub mod logistic;
 pub mod persist;
