@@ -5,13 +5,16 @@
 pub use classic_models;
 pub use dataset;
 pub use evaluation;
+#[cfg(feature = "neural")]
 pub use neural_models;
 pub use spotify_client;
 
 pub mod bundle;
 pub mod classify;
 mod log;
+#[cfg(feature = "neural")]
 pub mod popularity;
 pub mod task1;
+#[cfg(feature = "neural")]
 pub mod task2;
 pub mod valence;

@@ -2,6 +2,8 @@
 //! (outputs, `metrics.json` shape, prediction from the saved model), and the rules they rest on:
 //! label mapping, the duplicate-`tid` rule, stratification, metric values computed by hand, and
 //! a saved classifier that reloads with identical probabilities.
+// Networks are in every line-up and model here: the `neural` feature (on by default).
+#![cfg(feature = "neural")]
 
 use std::collections::HashMap;
 use std::path::Path;

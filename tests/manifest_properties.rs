@@ -2,6 +2,8 @@
 //! `predictor.json` with a number swapped for another, a byte changed or the file truncated is
 //! either refused with a typed error or loads a model whose probabilities are valid, in bounded
 //! time. The member files themselves are the crates' (`classic-models`' own property test).
+// Networks are in every line-up and model here: the `neural` feature (on by default).
+#![cfg(feature = "neural")]
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

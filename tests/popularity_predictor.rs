@@ -1,5 +1,7 @@
 //! The saved popularity model: trained (token settings) on the real data, saved, reloaded with
 //! identical probabilities, input validation, and clear errors for missing or damaged files.
+// Networks are in every line-up and model here: the `neural` feature (on by default).
+#![cfg(feature = "neural")]
 
 use spotify_ml::dataset::DataDir;
 use spotify_ml::popularity::{

@@ -11,6 +11,7 @@ use spotify_ml::dataset::DataDir;
 
 /// The flags of the classification examples (`mood_`, `genre_`, `popularity_` and
 /// `hit_classifier`).
+#[cfg(feature = "neural")]
 #[derive(clap::Args)]
 pub struct ClassifierFlags {
     /// Data directory (default: $SPOTIFY_ML_DATA, else ../shared/data).
@@ -28,6 +29,7 @@ pub struct ClassifierFlags {
     pub predict: Vec<String>,
 }
 
+#[cfg(feature = "neural")]
 impl ClassifierFlags {
     /// The run these flags ask for, writing to `out`.
     pub fn config(&self, out: PathBuf) -> anyhow::Result<spotify_ml::classify::family::RunConfig> {

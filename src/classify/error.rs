@@ -1,6 +1,7 @@
 //! The errors of the classification experiments, each keeping its cause as its `source()`.
 
 use classic_models::ModelError;
+#[cfg(feature = "neural")]
 use neural_models::NeuralError;
 
 use crate::classify::identity::{Candidate, ExperimentId, UnknownName};
@@ -26,6 +27,7 @@ pub enum LearnerError {
     #[error(transparent)]
     Classic(#[from] ModelError),
     /// A network of `neural-models` failed.
+    #[cfg(feature = "neural")]
     #[error(transparent)]
     Network(#[from] NeuralError),
     /// A fitted model refused to predict.
@@ -62,9 +64,11 @@ pub enum ClassifyError {
     #[error(transparent)]
     Bundle(#[from] Box<crate::bundle::BundleError>),
     /// The popularity model could not be trained, saved or loaded.
+    #[cfg(feature = "neural")]
     #[error(transparent)]
     Predictor(#[from] crate::popularity::PredictorError),
     /// The popularity data could not be loaded.
+    #[cfg(feature = "neural")]
     #[error(transparent)]
     PopularityData(#[from] crate::popularity::PopularityDataError),
     /// A feature source failed.

@@ -2,22 +2,34 @@
 //! regression, k-NN, network) with settings sized to the data, the models they fit, and the
 //! learners a blend may use.
 
+use classic_models::FittedClassifier;
+#[cfg(feature = "neural")]
 use classic_models::{
-    BoostingClassifierParams, FittedClassifier, ForestClassifierParams, KnnClassifierParams,
-    LogisticParams, Scaled,
+    BoostingClassifierParams, ForestClassifierParams, KnnClassifierParams, LogisticParams, Scaled,
 };
-use evaluation::classification::{cross_validate_classifier, ClassCvOutcome, PredictProba};
+use evaluation::classification::PredictProba;
+#[cfg(feature = "neural")]
+use evaluation::classification::{cross_validate_classifier, ClassCvOutcome};
+#[cfg(feature = "neural")]
 use evaluation::{EvalError, Fold};
+#[cfg(feature = "neural")]
 use linfa::traits::Fit;
+#[cfg(feature = "neural")]
 use linfa::DatasetBase;
-use ndarray::{Array1, Array2};
+#[cfg(feature = "neural")]
+use ndarray::Array1;
+use ndarray::Array2;
 
+#[cfg(feature = "neural")]
 use crate::classify::error::LearnerError;
 use crate::classify::identity::Learner;
+#[cfg(feature = "neural")]
 use crate::classify::network::{FittedNetwork, Network};
+#[cfg(feature = "neural")]
 use crate::classify::problem::Problem;
 
 /// One learner of the line-up, with its settings.
+#[cfg(feature = "neural")]
 #[derive(Clone, Debug)]
 pub enum Model {
     /// Gradient-boosted trees (softmax), early stopping on 20% of the training rows.
@@ -32,6 +44,7 @@ pub enum Model {
     Network(Network),
 }
 
+#[cfg(feature = "neural")]
 impl Model {
     /// Which learner it is.
     pub fn learner(&self) -> Learner {
@@ -102,6 +115,7 @@ impl Model {
     }
 }
 
+#[cfg(feature = "neural")]
 fn describe_network(network: &Network) -> String {
     let architecture = network.params.architecture();
     let training = network.params.training_params();
@@ -119,16 +133,21 @@ fn describe_network(network: &Network) -> String {
 }
 
 /// A fitted learner of the line-up, or a weighted blend of them.
+// With networks, the network variant is as large as the classic one; without them, boxing the
+// classic one would change the type for one build only.
+#[cfg_attr(not(feature = "neural"), allow(clippy::large_enum_variant))]
 #[derive(Debug)]
 pub enum Fitted {
     /// A classic classifier.
     Classic(FittedClassifier),
     /// A network.
+    #[cfg(feature = "neural")]
     Network(FittedNetwork),
     /// A weighted mean of members' probabilities: at least one member, weights summing to one.
     Blend(Vec<(f64, Fitted)>),
 }
 
+#[cfg(feature = "neural")]
 impl Fitted {
     /// The network it is or holds (a blend's first network member), if any.
     pub fn network(&self) -> Option<&FittedNetwork> {
@@ -147,6 +166,7 @@ impl PredictProba for Fitted {
     fn n_classes(&self) -> usize {
         match self {
             Fitted::Classic(m) => m.n_classes(),
+            #[cfg(feature = "neural")]
             Fitted::Network(m) => m.n_classes(),
             Fitted::Blend(members) => members
                 .first()
@@ -159,6 +179,7 @@ impl PredictProba for Fitted {
     fn predict_proba(&self, x: &Array2<f64>) -> Result<Array2<f64>, evaluation::ProbaError> {
         match self {
             Fitted::Classic(m) => m.predict_proba(x),
+            #[cfg(feature = "neural")]
             Fitted::Network(m) => m.predict_proba(x),
             Fitted::Blend(members) => {
                 let mut total = Array2::zeros((x.nrows(), self.n_classes()));
@@ -203,6 +224,7 @@ pub enum Scale {
 
 /// The line-up: four classic learners and a network, with settings for the data's size; token
 /// settings when `quick`.
+#[cfg(feature = "neural")]
 pub fn lineup(n_classes: usize, scale: Scale, quick: bool) -> Vec<Model> {
     match (quick, scale) {
         (true, _) => quick_lineup(n_classes),
@@ -211,6 +233,7 @@ pub fn lineup(n_classes: usize, scale: Scale, quick: bool) -> Vec<Model> {
     }
 }
 
+#[cfg(feature = "neural")]
 fn quick_lineup(k: usize) -> Vec<Model> {
     vec![
         Model::Boosting(
@@ -226,6 +249,7 @@ fn quick_lineup(k: usize) -> Vec<Model> {
     ]
 }
 
+#[cfg(feature = "neural")]
 fn small_lineup(k: usize) -> Vec<Model> {
     vec![
         Model::Boosting(
@@ -253,6 +277,7 @@ fn small_lineup(k: usize) -> Vec<Model> {
     ]
 }
 
+#[cfg(feature = "neural")]
 fn large_lineup(k: usize) -> Vec<Model> {
     vec![
         Model::Boosting(
@@ -283,11 +308,12 @@ fn large_lineup(k: usize) -> Vec<Model> {
 }
 
 /// The model of a learner in a line-up.
+#[cfg(feature = "neural")]
 pub fn model_of(models: &[Model], learner: Learner) -> Option<&Model> {
     models.iter().find(|m| m.learner() == learner)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "neural"))]
 mod tests {
     use super::*;
 

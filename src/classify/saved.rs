@@ -8,15 +8,18 @@ use std::path::{Path, PathBuf};
 
 use crate::bundle::{Bundle, OutputKind, Predictions};
 use classic_models::{ClassifierFile, ModelError};
+#[cfg(feature = "neural")]
 use evaluation::classification::PredictProba;
 use evaluation::EvalError;
 use ndarray::Array2;
+#[cfg(feature = "neural")]
 use neural_models::NeuralError;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::error::{probabilities, ProbaError};
 use crate::classify::identity::{Candidate, ExperimentId, ModelFamily};
 use crate::classify::lineup::Fitted;
+#[cfg(feature = "neural")]
 use crate::classify::network::FittedNetwork;
 
 /// The tag of a saved classifier's manifest.
@@ -41,8 +44,12 @@ pub enum FileProblem {
     #[error("not a readable classic-classifier file")]
     Classic(#[source] ModelError),
     /// A network file could not be read or written.
+    #[cfg(feature = "neural")]
     #[error("not a readable network file")]
     Network(#[source] NeuralError),
+    /// A network member, in a build without networks.
+    #[error("a network member, but this build of spotify-ml has no networks (enable its `neural` feature)")]
+    NoNetworks,
     /// The manifest is of another format or version.
     #[error(
         "format {format:?} version {version} is not {expected_format} version {expected_version}"
@@ -226,6 +233,7 @@ impl SavedClassifier {
                 .map_err(|e| SavedError::file(&path)(FileProblem::Classic(e)))?;
                 (ModelFamily::Classic, file)
             }
+            #[cfg(feature = "neural")]
             Fitted::Network(net) => {
                 let file = format!("member{index}_network.json");
                 let path = dir.join(&file);
@@ -326,6 +334,9 @@ fn load_member(dir: &Path, manifest: &Manifest, member: &Member) -> Result<Fitte
             }
             Ok(Fitted::Classic(loaded.model))
         }
+        #[cfg(not(feature = "neural"))]
+        ModelFamily::Network => Err(bad(FileProblem::NoNetworks)),
+        #[cfg(feature = "neural")]
         ModelFamily::Network => {
             let net = FittedNetwork::load(&path).map_err(|e| bad(FileProblem::Network(e)))?;
             if net.n_classes() != manifest.classes.len() {

@@ -57,6 +57,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Model(#[from] classic_models::ModelError),
     /// A neural network failed.
+    #[cfg(feature = "neural")]
     #[error(transparent)]
     Neural(#[from] neural_models::NeuralError),
     /// The feature source of the evaluation tracks failed.
