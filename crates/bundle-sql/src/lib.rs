@@ -20,8 +20,9 @@
 //! register_bundles(&ctx, &bundles)?;
 //! register_table(&ctx, &"tracks=catalogue.parquet".parse::<TableSource>()?).await?;
 //! ctx.sql(
-//!     "SELECT id, moods_p_calm(danceability, energy, key, loudness, mode, speechiness,
-//!                              acousticness, instrumentalness, liveness, valence, tempo) AS calm
+//!     "SELECT id, moods_p_calm(duration_ms, danceability, acousticness, energy,
+//!                              instrumentalness, liveness, valence, loudness, speechiness,
+//!                              tempo) AS calm
 //!      FROM tracks ORDER BY calm DESC LIMIT 10",
 //! )
 //! .await?

@@ -240,22 +240,25 @@ fn the_example_writes_a_query_to_parquet_and_fails_clearly_past_its_memory_limit
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
     assert!(rows > 0 && rows < 20_000, "{rows} rows");
 
-    // A sort of every row that may not spill, in 1 MB: a clear error, not the machine's memory.
+    // A sort of every row: in 1 MB it fails, naming the pool and its consumers, instead of
+    // taking the machine's memory; in 100 MB it runs.
     let sort = "SELECT * FROM tracks ORDER BY genre, id";
+    let sorted = dir.path().join("sorted.parquet");
     let refused = run(
-        &[
-            "--query",
-            sort,
-            "--memory-limit",
-            "1000000",
-            "--partitions",
-            "1",
-        ],
-        Some(&dir.path().join("sorted.parquet")),
+        &["--query", sort, "--memory-limit", "1000000", "--partitions", "1"],
+        Some(&sorted),
     );
     let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
     assert!(
-        !refused.status.success() || stderr.contains("rows written"),
+        stderr.contains("Resources exhausted") && stderr.contains("pool_size"),
         "{stderr}"
     );
+    let allowed = run(
+        &["--query", sort, "--memory-limit", "100000000", "--partitions", "1"],
+        Some(&sorted),
+    );
+    let stderr = String::from_utf8_lossy(&allowed.stderr);
+    assert!(allowed.status.success(), "{stderr}");
+    assert!(stderr.contains("20000 result rows"), "{stderr}");
 }
