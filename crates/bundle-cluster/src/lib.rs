@@ -93,6 +93,9 @@ pub async fn client(
     options: &SessionOptions,
 ) -> Result<SessionContext, SqlError> {
     let local = SessionContext::new_with_config(options.config().upgrade_for_ballista());
-    bundle_sql::register_bundles(&local, bundles)?;
-    Ok(SessionContext::remote_with_state(url, local.state()).await?)
+    let remote = SessionContext::remote_with_state(url, local.state()).await?;
+    // Registered after the upgrade: Ballista's upgrade replaces the session's scalar functions
+    // with its default list, which would drop any registered before it.
+    bundle_sql::register_bundles(&remote, bundles)?;
+    Ok(remote)
 }

@@ -39,10 +39,15 @@ impl Processes {
 
     /// Panics, with the tail of every log, when a process has exited.
     fn assert_running(&mut self) {
+        let mut exited = None;
         for (name, child, _) in &mut self.children {
             if let Some(status) = child.try_wait().unwrap() {
-                panic!("{name} exited ({status})\n{}", self.logs());
+                exited = Some(format!("{name} exited ({status})"));
+                break;
             }
+        }
+        if let Some(exited) = exited {
+            panic!("{exited}\n{}", self.logs());
         }
     }
 

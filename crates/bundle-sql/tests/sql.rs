@@ -47,7 +47,7 @@ async fn sql_predictions_equal_the_streaming_scorers_row_for_row() {
         let query = format!("SELECT id, {} FROM tracks", select_list(&bundles, named));
         let batches = ctx.sql(&query).await.unwrap().collect().await.unwrap();
         let (nulls, values) = assert_same_rows(
-            &rows_by_id(&[expected.clone()], &names),
+            &rows_by_id(std::slice::from_ref(&expected), &names),
             &rows_by_id(&batches, &names),
             &names,
         );
@@ -245,7 +245,14 @@ fn the_example_writes_a_query_to_parquet_and_fails_clearly_past_its_memory_limit
     let sort = "SELECT * FROM tracks ORDER BY genre, id";
     let sorted = dir.path().join("sorted.parquet");
     let refused = run(
-        &["--query", sort, "--memory-limit", "1000000", "--partitions", "1"],
+        &[
+            "--query",
+            sort,
+            "--memory-limit",
+            "1000000",
+            "--partitions",
+            "1",
+        ],
         Some(&sorted),
     );
     let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -255,7 +262,14 @@ fn the_example_writes_a_query_to_parquet_and_fails_clearly_past_its_memory_limit
         "{stderr}"
     );
     let allowed = run(
-        &["--query", sort, "--memory-limit", "100000000", "--partitions", "1"],
+        &[
+            "--query",
+            sort,
+            "--memory-limit",
+            "100000000",
+            "--partitions",
+            "1",
+        ],
         Some(&sorted),
     );
     let stderr = String::from_utf8_lossy(&allowed.stderr);

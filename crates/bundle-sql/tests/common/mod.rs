@@ -11,12 +11,15 @@ use arrow_array::types::Float64Type;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use catalogue::make::{CatalogueParams, Sources, WriteOptions};
+use linfa::prelude::*;
+use linfa::DatasetBase;
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use spotify_ml::bundle::{self, InputColumn, RoutePart, Training, ValenceParts};
+use spotify_ml::classic_models::FittedClassifier;
 use spotify_ml::classic_models::{BoostingClassifierParams, ModelFile};
 use spotify_ml::classify::saved::SavedClassifier;
-use spotify_ml::classify::{Candidate, ExperimentId, Learner, Model};
+use spotify_ml::classify::{Candidate, ExperimentId, Fitted, Learner};
 use spotify_ml::dataset::{DataDir, FeatureSet};
 use spotify_ml::evaluation::conformal::{Difficulty, IntervalModel};
 use spotify_ml::valence::{Budget, Method};
@@ -109,9 +112,12 @@ pub fn moods_bundle(dir: &Path) -> PathBuf {
     let x = random_rows(&columns, 200, 3);
     let energy = columns.iter().position(|c| c.name == "energy").unwrap();
     let y: Array1<usize> = x.column(energy).mapv(|v| ((v * 4.0) as usize).min(3));
-    let fitted = Model::Boosting(BoostingClassifierParams::new().n_classes(4).n_rounds(10))
-        .fit(x, y)
+    let boosting = BoostingClassifierParams::new()
+        .n_classes(4)
+        .n_rounds(10)
+        .fit(&DatasetBase::new(x, y))
         .unwrap();
+    let fitted = Fitted::Classic(FittedClassifier::Boosting(boosting));
     let mut saved = SavedClassifier::new(
         ExperimentId::Moods,
         Candidate::Single(Learner::Boosting),
