@@ -41,6 +41,7 @@ use std::time::Instant;
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use spotify_ml::bundle::{self, Bundle, Rejection};
@@ -216,6 +217,7 @@ pub fn score(job: &ScoreJob) -> Result<Summary, ScoreError> {
         parts: kept.parts,
     };
     let mut rows_read = 0u64;
+    let mut next_row = skip;
     std::thread::scope(|scope| -> Result<(), ScoreError> {
         let (sender, receiver) = sync_channel::<Result<(usize, u64, RecordBatch), ScoreError>>(2);
         let files = &files;
@@ -243,35 +245,55 @@ pub fn score(job: &ScoreJob) -> Result<Summary, ScoreError> {
                 }
             }
         });
-        for message in receiver {
-            let (file, first_row, batch) = message?;
-            let n = batch.num_rows();
-            let mut offset = 0;
-            while offset < n {
-                let room = job.part_rows - state.next_row % job.part_rows;
-                let take = room.min((n - offset) as u64) as usize;
-                let slice = batch.slice(offset, take);
-                let scored = score_slice(&bundles, &slice, &job.id_column, &schema)?;
-                if job.strict {
-                    if let Some((b, r, rejection)) = first_rejection(&scored.rejected) {
-                        let column = bundles[b].manifest().inputs[rejection.column].name.clone();
-                        return Err(ScoreError::BadRow {
-                            path: files[file].path.clone(),
-                            row: first_row + (offset + r) as u64 + 1,
-                            column,
-                            problem: rejection.problem,
-                            value: rejection.value,
-                            bundle: bundles[b].manifest().name.clone(),
-                        });
-                    }
-                }
-                state.write(&scored, &bundles)?;
-                offset += take;
+        // Scoring here, encoding and writing the parts on a thread of their own.
+        let (to_writer, scored_batches) = sync_channel::<Scored>(2);
+        let (state, bundles) = (&mut state, &bundles);
+        let writer = scope.spawn(move || -> Result<(), ScoreError> {
+            for scored in scored_batches {
+                state.write(&scored, bundles)?;
             }
-            rows_read += n as u64;
-            bar.inc(n as u64);
-        }
-        Ok(())
+            Ok(())
+        });
+        let scoring = (|| -> Result<(), ScoreError> {
+            for message in receiver {
+                let (file, first_row, batch) = message?;
+                let n = batch.num_rows();
+                let mut offset = 0;
+                while offset < n {
+                    let room = job.part_rows - next_row % job.part_rows;
+                    let take = room.min((n - offset) as u64) as usize;
+                    let slice = batch.slice(offset, take);
+                    let scored = score_slice(bundles, &slice, &job.id_column, &schema)?;
+                    if job.strict {
+                        if let Some((b, r, rejection)) = first_rejection(&scored.rejected) {
+                            let column =
+                                bundles[b].manifest().inputs[rejection.column].name.clone();
+                            return Err(ScoreError::BadRow {
+                                path: files[file].path.clone(),
+                                row: first_row + (offset + r) as u64 + 1,
+                                column,
+                                problem: rejection.problem,
+                                value: rejection.value,
+                                bundle: bundles[b].manifest().name.clone(),
+                            });
+                        }
+                    }
+                    if to_writer.send(scored).is_err() {
+                        return Ok(()); // the writer stopped: its error is returned below
+                    }
+                    next_row += take as u64;
+                    offset += take;
+                }
+                rows_read += n as u64;
+                bar.inc(n as u64);
+            }
+            Ok(())
+        })();
+        drop(to_writer);
+        writer
+            .join()
+            .map_err(|_| ScoreError::Settings("the thread writing the output panicked".into()))??;
+        scoring
     })?;
     state.finish_part()?;
     let parts = state.parts;
@@ -361,7 +383,48 @@ struct Scored {
     rejected: Vec<Vec<Option<Rejection>>>,
 }
 
+/// Rows below which a slice is scored in one piece.
+const PIECE_ROWS: usize = 8192;
+
+/// Scores `slice` in pieces of at least [`PIECE_ROWS`] rows on rayon's threads (one piece per
+/// thread, so the input checks and the conversion to rows run in parallel too, not only the
+/// models), and joins them in order: every row's outputs depend on that row alone.
 fn score_slice(
+    bundles: &[Box<dyn Bundle>],
+    slice: &RecordBatch,
+    id: &str,
+    schema: &SchemaRef,
+) -> Result<Scored, ScoreError> {
+    let n = slice.num_rows();
+    let pieces = rayon::current_num_threads().min(n / PIECE_ROWS).max(1);
+    if pieces == 1 {
+        return score_piece(bundles, slice, id, schema);
+    }
+    let size = n.div_ceil(pieces);
+    let scored = (0..pieces)
+        .into_par_iter()
+        .map(|i| {
+            let start = i * size;
+            score_piece(
+                bundles,
+                &slice.slice(start, size.min(n - start)),
+                id,
+                schema,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch = arrow_select::concat::concat_batches(schema, scored.iter().map(|s| &s.batch))
+        .map_err(|e| ScoreError::Settings(format!("joining the scored pieces of a batch: {e}")))?;
+    let mut rejected = vec![Vec::with_capacity(n); bundles.len()];
+    for piece in scored {
+        for (all, part) in rejected.iter_mut().zip(piece.rejected) {
+            all.extend(part);
+        }
+    }
+    Ok(Scored { batch, rejected })
+}
+
+fn score_piece(
     bundles: &[Box<dyn Bundle>],
     slice: &RecordBatch,
     id: &str,

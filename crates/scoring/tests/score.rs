@@ -356,3 +356,35 @@ fn a_killed_run_resumes_to_the_same_bytes_as_an_uninterrupted_one() {
         "the resumed output differs"
     );
 }
+
+#[test]
+fn batches_scored_in_parallel_pieces_equal_a_single_thread_run_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = valence_bundle(dir.path());
+    let input = dir.path().join("catalogue.parquet");
+    write_parquet(&input, 5, 50_000, 50_000);
+    let run = |threads: usize| {
+        let output = dir.path().join(format!("threads{threads}.parquet"));
+        let job = ScoreJob {
+            batch_rows: 30_000,
+            part_rows: 40_000,
+            ..ScoreJob::new(vec![input.clone()], vec![model.clone()], output.clone())
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let summary = pool.install(|| score(&job)).unwrap();
+        (output, summary)
+    };
+    // 30,000-row batches on 3 threads are scored in three pieces of 10,000 rows; the part
+    // boundary at 40,000 rows cuts the second batch into 10,000 (two pieces) and 20,000 rows.
+    let (single, one) = run(1);
+    let (pieces, three) = run(3);
+    assert_eq!(one.bundles, three.bundles);
+    assert_eq!(one.parts, 2);
+    assert!(
+        output_files(&pieces) == output_files(&single),
+        "the outputs differ"
+    );
+}
