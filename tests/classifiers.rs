@@ -7,6 +7,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use ndarray::Array2;
+use spotify_ml::bundle::{self, OutputKind, Predictions};
+use spotify_ml::evaluation::calibration::temperature_scale;
 
 use spotify_ml::classic_models::BoostingClassifierParams;
 use spotify_ml::classify::family::RunConfig;
@@ -164,6 +170,60 @@ fn mood_quick_run_reports_saves_and_predicts() {
         4
     );
     assert!(lines[1].contains("unknown track id"), "{}", lines[1]);
+    assert!(lines[0].contains("; at 90%: "), "{}", lines[0]);
+
+    // The bundle carries the best model's calibration, fitted on its out-of-fold
+    // probabilities, and applies it: tempered probabilities and least-ambiguous sets.
+    let dir = config.model_dir(ExperimentId::Moods);
+    let model = bundle::load(&dir).unwrap();
+    let OutputKind::Classes {
+        names,
+        calibration: Some(calibration),
+    } = &model.manifest().output
+    else {
+        panic!("{:?}", model.manifest().output)
+    };
+    let report = &outcomes[0].report;
+    let fitted = report.calibration.iter().find(|c| c.model == report.best);
+    assert_eq!(Some(calibration), fitted.map(|c| &c.deployed));
+    assert_eq!(calibration.set_coverage, 0.9);
+    assert!(calibration.set_threshold > 0.0 && calibration.set_threshold <= 1.0);
+    let inputs = &model.manifest().inputs;
+    let rows = Array2::from_shape_fn((40, inputs.len()), |(r, c)| {
+        inputs[c].min + (inputs[c].max - inputs[c].min) * ((r * 7 + c * 3) % 40) as f64 / 39.0
+    });
+    let (Predictions::Classes(proba), _) = model.predict(rows.view()).unwrap() else {
+        panic!("a classifier predicts classes")
+    };
+    let as_fitted = SavedClassifier::load(&dir)
+        .unwrap()
+        .predict_proba(&rows)
+        .unwrap();
+    let expected = if calibration.temperature == 1.0 {
+        as_fitted
+    } else {
+        temperature_scale(as_fitted.view(), calibration.temperature)
+    };
+    assert_eq!(proba, expected);
+    let batch = RecordBatch::try_from_iter(inputs.iter().enumerate().map(|(c, input)| {
+        let column: ArrayRef = Arc::new(Float64Array::from(rows.column(c).to_vec()));
+        (input.name.clone(), column)
+    }))
+    .unwrap();
+    let output = model.predict_batch(&batch).unwrap();
+    let (field, sets) = output.columns.last().unwrap();
+    assert_eq!(field.name(), "moods_set");
+    let sets = sets.as_any().downcast_ref::<StringArray>().unwrap();
+    for (r, row) in proba.rows().into_iter().enumerate() {
+        let set: Vec<&str> = sets.value(r).split('|').filter(|s| !s.is_empty()).collect();
+        for (class, &p) in names.iter().zip(row) {
+            assert_eq!(
+                set.contains(&class.as_str()),
+                1.0 - p <= calibration.set_threshold,
+                "row {r}: {class} ({p}) in {set:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -11,7 +11,7 @@ columns (pyarrow.parquet.ParquetFile.iter_batches) -> the bundle's input checks 
 number, out of range: null outputs and a reason) -> LightGBM `predict` on the accepted rows
 (models written by `export_lightgbm`, so the very same trees) -> the bundle's outputs (for
 valence its clipping and conformal interval, for classifiers the label and one probability per
-class) -> pyarrow's Parquet writer. It prints one JSON line: rows, seconds, rows/s and peak
+X one JSON line: rows, seconds, rows/s and peak
 resident memory.
 
 `check` reads both outputs batch by batch and prints, per column, how many values differ (labels
@@ -70,14 +70,36 @@ class Scorer:
             self.scale = np.array(model_group["scale"], dtype=np.float64)
         else:
             self.classes = output["names"]
+            # A calibrated classifier bundle tempers its probabilities and adds a set column.
+            self.calibration = output.get("calibration")
 
     def fields(self):
         fields = []
         for column in self.outputs:
-            is_label = self.kind != "value" and column == self.name
+            is_label = self.kind != "value" and column in (self.name, f"{self.name}_set")
             fields.append(pa.field(column, pa.string() if is_label else pa.float64()))
         fields.append(pa.field(f"{self.name}_rejected", pa.string()))
         return fields
+
+    def sets(self, proba, accepted):
+        """Least-ambiguous sets (evaluation::conformal::lac_set): the classes with 1 - p within
+        the threshold, most likely first (ties by class order), joined by '|'; None where a row
+        was rejected. Vectorised: a set is a prefix of the row's classes by probability, so each
+        distinct prefix is spelt once."""
+        n, k = proba.shape
+        sets = np.full(n, None, dtype=object)
+        p = proba[accepted]
+        if not len(p):
+            return sets
+        order = np.argsort(-p, axis=1, kind="stable")
+        size = ((1.0 - p) <= self.calibration["set_threshold"]).sum(axis=1)
+        code = np.zeros(len(p), dtype=np.int64)
+        for j in range(k):
+            code += np.where(j < size, order[:, j] + 1, 0) * (k + 1) ** j
+        unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        names = np.array(["|".join(self.classes[c] for c in order[i, :size[i]]) for i in first], dtype=object)
+        sets[accepted] = names[inverse.reshape(-1)]
+        return sets
 
     def score(self, batch: pa.RecordBatch):
         n = batch.num_rows
@@ -118,12 +140,19 @@ class Scorer:
                 p = self.booster.predict(rows, num_threads=self.threads)
                 if self.kind == "binary":
                     p = np.column_stack([1.0 - p, p])
+                if self.calibration and self.calibration["temperature"] != 1.0:
+                    # evaluation::calibration::temperature_scale: p^(1/t), normalised.
+                    logits = np.log(np.maximum(p, 1e-300)) / self.calibration["temperature"]
+                    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+                    p = p / p.sum(axis=1, keepdims=True)
                 proba[accepted] = p
             labels = np.full(n, None, dtype=object)
             if len(rows):
                 labels[accepted] = np.array(self.classes, dtype=object)[np.argmax(proba[accepted], axis=1)]
             arrays = [pa.array(labels, type=pa.string())]
             arrays += [pa.array(proba[:, j], mask=mask) for j in range(k)]
+            if self.calibration:
+                arrays.append(pa.array(self.sets(proba, accepted), type=pa.string()))
         arrays.append(pa.array(reason, type=pa.string()))
         return arrays
 

@@ -8,8 +8,8 @@ use ndarray::ArrayView2;
 
 use super::lightgbm::{LightgbmModel, LightgbmOutput};
 use super::manifest::{
-    expected_outputs, folder_files, Manifest, Member, OutputColumn, OutputKind, OutputType, Task,
-    Training, FORMAT, MANIFEST, VERSION,
+    expected_outputs, folder_files, ClassCalibration, Manifest, Member, OutputColumn, OutputKind,
+    OutputType, Task, Training, FORMAT, MANIFEST, VERSION,
 };
 use super::schema::input_columns;
 use super::{Bundle, BundleError, Predictions};
@@ -24,18 +24,20 @@ pub struct ClassifierBundle {
 }
 
 /// Saves `model` as a bundle in `dir`, replacing what was there: the classifier's own files,
-/// then `bundle.json`.
+/// then `bundle.json`. With a `calibration`, the bundle's probabilities are tempered and it
+/// outputs prediction sets.
 pub fn save_classifier_bundle(
     dir: &Path,
     model: &mut SavedClassifier,
     training: Training,
     scores: BTreeMap<String, f64>,
+    calibration: Option<ClassCalibration>,
 ) -> Result<Manifest, BundleError> {
     super::write_fresh(dir, |fresh| {
         model
             .save(fresh)
             .map_err(|e| BundleError::member(&fresh.join("classifier.json"), e))?;
-        write_classifier_bundle(fresh, model, training, scores)
+        write_classifier_bundle(fresh, model, training, scores, calibration)
     })
 }
 
@@ -46,21 +48,35 @@ pub fn write_classifier_bundle(
     model: &SavedClassifier,
     training: Training,
     scores: BTreeMap<String, f64>,
+    calibration: Option<ClassCalibration>,
 ) -> Result<Manifest, BundleError> {
     let name = model.experiment().to_string();
     let inputs = input_columns(model.feature_names())
         .map_err(|problem| BundleError::invalid(dir, problem))?;
     let output = OutputKind::Classes {
         names: model.classes().to_vec(),
+        calibration,
+    };
+    let tempered = if calibration.is_some_and(|c| c.temperature != 1.0) {
+        " (temperature scaled)"
+    } else {
+        ""
     };
     let outputs = expected_outputs(&name, &output)
         .map_err(|problem| BundleError::invalid(dir, problem))?
         .into_iter()
         .enumerate()
         .map(|(i, (column, dtype))| OutputColumn {
-            description: match dtype {
-                OutputType::Utf8 => "the most probable class".into(),
-                OutputType::Float64 => format!("probability of {:?}", model.classes()[i - 1]),
+            description: match (dtype, calibration) {
+                (OutputType::Utf8, Some(c)) if i > 0 => format!(
+                    "the classes likely enough to hold the true one at {} coverage, most likely first, joined by {:?} (least-ambiguous conformal set; may be empty)",
+                    c.set_coverage,
+                    super::manifest::SET_SEPARATOR
+                ),
+                (OutputType::Utf8, _) => "the most probable class".into(),
+                (OutputType::Float64, _) => {
+                    format!("probability of {:?}{tempered}", model.classes()[i - 1])
+                }
             },
             name: column,
             dtype,
@@ -119,7 +135,7 @@ impl ClassifierBundle {
                     .iter()
                     .map(String::as_str)
                     .collect::<Vec<_>>()
-            && matches!(&manifest.output, OutputKind::Classes { names } if names == model.classes());
+            && matches!(&manifest.output, OutputKind::Classes { names, .. } if names == model.classes());
         if !consistent {
             return Err(BundleError::invalid(
                 &manifest_path,
@@ -127,6 +143,19 @@ impl ClassifierBundle {
             ));
         }
         Ok(ClassifierBundle { manifest, model })
+    }
+}
+
+impl ClassifierBundle {
+    /// The temperature its probabilities are scaled by, unless there is none or it is 1.
+    fn temperature(&self) -> Option<f64> {
+        match &self.manifest.output {
+            OutputKind::Classes {
+                calibration: Some(c),
+                ..
+            } if c.temperature != 1.0 => Some(c.temperature),
+            _ => None,
+        }
     }
 }
 
@@ -169,9 +198,13 @@ impl Bundle for ClassifierBundle {
                 self.model.classes().len(),
             ))));
         }
-        self.model
+        let proba = self
+            .model
             .predict_proba(&rows.to_owned())
-            .map(Predictions::Classes)
-            .map_err(|e| BundleError::model(&self.manifest.name, e))
+            .map_err(|e| BundleError::model(&self.manifest.name, e))?;
+        Ok(Predictions::Classes(match self.temperature() {
+            Some(t) => evaluation::calibration::temperature_scale(proba.view(), t),
+            None => proba,
+        }))
     }
 }

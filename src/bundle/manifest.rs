@@ -50,8 +50,60 @@ pub enum OutputKind {
     Classes {
         /// Class names, in probability-column order.
         names: Vec<String>,
+        /// How sure the probabilities are, when the bundle knows: their temperature and a
+        /// conformal prediction set (absent from bundles written before it existed, whose
+        /// probabilities are the model's as fitted and which have no set column).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        calibration: Option<ClassCalibration>,
     },
 }
+
+/// A classifier's calibration, fitted on its cross-validation's out-of-fold probabilities and
+/// applied to every prediction of the bundle.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassCalibration {
+    /// The temperature the probabilities are scaled by (each row's `p^(1/t)`, normalised;
+    /// 1 leaves them as fitted).
+    pub temperature: f64,
+    /// The nominal coverage of the prediction sets: the share of tracks whose set holds their
+    /// true class.
+    pub set_coverage: f64,
+    /// The least-ambiguous sets' threshold: a set holds the classes whose (tempered)
+    /// probability is at least `1 - set_threshold` (`evaluation::conformal::lac_set`); 1 or
+    /// more puts every class in every set.
+    pub set_threshold: f64,
+}
+
+impl ClassCalibration {
+    /// Whether the numbers are usable: a positive, finite temperature, a coverage strictly
+    /// between 0 and 1 and a threshold in 0..=1.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(format!(
+                "temperature {} is not a positive number",
+                self.temperature
+            ));
+        }
+        if !(self.set_coverage > 0.0 && self.set_coverage < 1.0) {
+            return Err(format!(
+                "set coverage {} is not between 0 and 1",
+                self.set_coverage
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.set_threshold) {
+            return Err(format!(
+                "set threshold {} is not in 0..=1",
+                self.set_threshold
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The separator of the classes in a prediction-set column (`Happy|Sad`); no class name may
+/// hold it.
+pub const SET_SEPARATOR: char = '|';
 
 /// The type of an input column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,7 +393,7 @@ pub fn expected_outputs(
             }
             Ok(columns)
         }
-        OutputKind::Classes { names } => {
+        OutputKind::Classes { names, calibration } => {
             if names.len() < 2 {
                 return Err(format!("{} classes (at least two)", names.len()));
             }
@@ -353,6 +405,15 @@ pub fn expected_outputs(
                     return Err(format!("class {class:?} has no distinct column name"));
                 }
                 columns.push((format!("{name}_p_{slug}"), OutputType::Float64));
+            }
+            if let Some(calibration) = calibration {
+                calibration.check()?;
+                if let Some(class) = names.iter().find(|c| c.contains(SET_SEPARATOR)) {
+                    return Err(format!(
+                        "class {class:?} holds {SET_SEPARATOR:?}, which separates a set's classes"
+                    ));
+                }
+                columns.push((format!("{name}_set"), OutputType::Utf8));
             }
             Ok(columns)
         }
@@ -434,8 +495,57 @@ mod tests {
         assert_eq!(class_slug("road-trip"), "road_trip");
         let clash = OutputKind::Classes {
             names: vec!["a b".into(), "a-b".into()],
+            calibration: None,
         };
         assert!(expected_outputs("x", &clash).is_err());
+    }
+
+    #[test]
+    fn a_calibrated_classifier_adds_a_set_column_and_checks_its_numbers() {
+        let good = ClassCalibration {
+            temperature: 1.4,
+            set_coverage: 0.9,
+            set_threshold: 0.7,
+        };
+        let kind = |names: &[&str], calibration| OutputKind::Classes {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            calibration: Some(calibration),
+        };
+        let columns = expected_outputs("moods", &kind(&["Happy", "Sad"], good)).unwrap();
+        assert_eq!(
+            columns.last(),
+            Some(&("moods_set".to_string(), OutputType::Utf8))
+        );
+        assert_eq!(columns.len(), 4);
+        for bad in [
+            ClassCalibration {
+                temperature: 0.0,
+                ..good
+            },
+            ClassCalibration {
+                temperature: f64::NAN,
+                ..good
+            },
+            ClassCalibration {
+                set_coverage: 1.0,
+                ..good
+            },
+            ClassCalibration {
+                set_threshold: 1.5,
+                ..good
+            },
+            ClassCalibration {
+                set_threshold: -0.1,
+                ..good
+            },
+        ] {
+            assert!(
+                expected_outputs("moods", &kind(&["Happy", "Sad"], bad)).is_err(),
+                "{bad:?}"
+            );
+        }
+        let error = expected_outputs("moods", &kind(&["Happy|Sad", "Calm"], good)).unwrap_err();
+        assert!(error.contains("Happy|Sad"), "{error}");
     }
 
     #[test]

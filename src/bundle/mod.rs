@@ -33,8 +33,8 @@ use ndarray::{Array2, ArrayView2};
 
 pub use classifier::{save_classifier_bundle, write_classifier_bundle, ClassifierBundle};
 pub use manifest::{
-    InputColumn, Manifest, Member, OutputColumn, OutputKind, OutputType, Task, Training, FORMAT,
-    MANIFEST, VERSION,
+    ClassCalibration, InputColumn, Manifest, Member, OutputColumn, OutputKind, OutputType, Task,
+    Training, FORMAT, MANIFEST, SET_SEPARATOR, VERSION,
 };
 pub use schema::{CheckedRows, Problem, Rejection};
 pub use valence::{write_valence_bundle, RoutePart, ValenceBundle, ValenceParts};
@@ -254,7 +254,7 @@ pub trait Bundle: Send + Sync {
                 }
                 arrays
             }
-            (Predictions::Classes(proba), OutputKind::Classes { names }) => {
+            (Predictions::Classes(proba), OutputKind::Classes { names, calibration }) => {
                 let labels: Vec<&str> = proba
                     .rows()
                     .into_iter()
@@ -264,6 +264,11 @@ pub trait Bundle: Send + Sync {
                 for class in 0..names.len() {
                     let p = proba.column(class).to_vec();
                     arrays.push(schema::float_column(n, &accepted, &p));
+                }
+                if let Some(calibration) = calibration {
+                    let sets = prediction_sets(proba.view(), names, calibration.set_threshold);
+                    let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+                    arrays.push(schema::text_column(n, &accepted, &sets));
                 }
                 arrays
             }
@@ -304,6 +309,28 @@ pub fn output_field(column: &OutputColumn) -> Field {
         OutputType::Utf8 => DataType::Utf8,
     };
     Field::new(&column.name, dtype, true)
+}
+
+/// Each row's least-ambiguous prediction set at `threshold` (the classes whose probability is
+/// at least `1 - threshold`, most likely first), as the set column writes it: the names joined by
+/// [`SET_SEPARATOR`], empty when no class is likely enough.
+pub fn prediction_sets(
+    proba: ArrayView2<'_, f64>,
+    names: &[String],
+    threshold: f64,
+) -> Vec<String> {
+    proba
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let row = row.to_vec();
+            evaluation::conformal::lac_set(&row, threshold)
+                .into_iter()
+                .filter_map(|class| names.get(class).map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(&SET_SEPARATOR.to_string())
+        })
+        .collect()
 }
 
 /// The index of the largest value (the first of equal ones).

@@ -69,8 +69,19 @@ pub fn save_models(
                 scores.insert("roc_auc".to_string(), mean.roc_auc);
                 scores.insert("log_loss".to_string(), mean.log_loss);
             }
-            save_classifier_bundle(&config.model_dir(report.name), &mut saved, training, scores)
-                .map_err(Box::new)?;
+            let calibration = report
+                .calibration
+                .iter()
+                .find(|c| c.model == report.best)
+                .map(|c| c.deployed);
+            save_classifier_bundle(
+                &config.model_dir(report.name),
+                &mut saved,
+                training,
+                scores,
+                calibration,
+            )
+            .map_err(Box::new)?;
         }
     }
     Ok(())

@@ -376,9 +376,9 @@ pub fn predict_lines(
     source: &str,
 ) -> Vec<String> {
     let manifest = model.manifest();
-    let classes: &[String] = match &manifest.output {
-        OutputKind::Classes { names } => names,
-        OutputKind::Value { .. } => &[],
+    let (classes, calibration): (&[String], _) = match &manifest.output {
+        OutputKind::Classes { names, calibration } => (names, *calibration),
+        OutputKind::Value { .. } => (&[], None),
     };
     ids.iter()
         .map(|id| match rows.get(id) {
@@ -394,7 +394,21 @@ pub fn predict_lines(
                     )
                 }
                 Ok((Predictions::Classes(p), _)) => {
-                    prediction_line(id, classes, &p.row(0).to_vec())
+                    let line = prediction_line(id, classes, &p.row(0).to_vec());
+                    match calibration {
+                        Some(c) => {
+                            let set =
+                                crate::bundle::prediction_sets(p.view(), classes, c.set_threshold);
+                            let set = set[0].replace(crate::bundle::SET_SEPARATOR, " or ");
+                            let set = if set.is_empty() {
+                                "no class".into()
+                            } else {
+                                set
+                            };
+                            format!("{line}; at {:.0}%: {set}", c.set_coverage * 100.0)
+                        }
+                        None => line,
+                    }
                 }
                 Ok((Predictions::Values { .. }, _)) => {
                     format!(

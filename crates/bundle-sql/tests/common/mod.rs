@@ -133,6 +133,12 @@ pub fn moods_bundle(dir: &Path) -> PathBuf {
         &mut saved,
         training("boosting", 200),
         BTreeMap::new(),
+        // Tempered probabilities and a set column, so the engines are compared on them too.
+        Some(bundle::ClassCalibration {
+            temperature: 1.3,
+            set_coverage: 0.9,
+            set_threshold: 0.6,
+        }),
     )
     .unwrap();
     path
