@@ -267,8 +267,7 @@ pub trait Bundle: Send + Sync {
                 }
                 if let Some(calibration) = calibration {
                     let sets = prediction_sets(proba.view(), names, calibration.set_threshold);
-                    let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
-                    arrays.push(schema::text_column(n, &accepted, &sets));
+                    arrays.push(schema::text_column(n, &accepted, &sets.of_rows()));
                 }
                 arrays
             }
@@ -312,25 +311,52 @@ pub fn output_field(column: &OutputColumn) -> Field {
 }
 
 /// Each row's least-ambiguous prediction set at `threshold` (the classes whose probability is
-/// at least `1 - threshold`, most likely first), as the set column writes it: the names joined by
-/// [`SET_SEPARATOR`], empty when no class is likely enough.
-pub fn prediction_sets(
-    proba: ArrayView2<'_, f64>,
-    names: &[String],
-    threshold: f64,
-) -> Vec<String> {
-    proba
+/// at least `1 - threshold`, most likely first, ties in class order: exactly
+/// `evaluation::conformal::lac_set`), as the set column writes it: the names joined by
+/// [`SET_SEPARATOR`], empty when no class is likely enough. Each distinct set is spelt once.
+pub fn prediction_sets(proba: ArrayView2<'_, f64>, names: &[String], threshold: f64) -> SetTexts {
+    let mut spelt: Vec<String> = Vec::new();
+    let mut index: std::collections::HashMap<Vec<usize>, usize> = Default::default();
+    let mut order: Vec<usize> = Vec::with_capacity(proba.ncols());
+    let mut set: Vec<usize> = Vec::with_capacity(proba.ncols());
+    let rows = proba
         .rows()
         .into_iter()
         .map(|row| {
-            let row = row.to_vec();
-            evaluation::conformal::lac_set(&row, threshold)
-                .into_iter()
-                .filter_map(|class| names.get(class).map(String::as_str))
+            order.clear();
+            order.extend(0..row.len());
+            order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+            set.clear();
+            // lac_score(row, c) <= threshold, in lac_set's order.
+            set.extend(order.iter().copied().filter(|&c| 1.0 - row[c] <= threshold));
+            if let Some(&i) = index.get(&set) {
+                return i;
+            }
+            let text = set
+                .iter()
+                .filter_map(|&class| names.get(class).map(String::as_str))
                 .collect::<Vec<_>>()
-                .join(&SET_SEPARATOR.to_string())
+                .join(&SET_SEPARATOR.to_string());
+            spelt.push(text);
+            index.insert(set.clone(), spelt.len() - 1);
+            spelt.len() - 1
         })
-        .collect()
+        .collect();
+    SetTexts { spelt, rows }
+}
+
+/// Prediction sets as text ([`prediction_sets`]): each distinct set once, and each row's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetTexts {
+    spelt: Vec<String>,
+    rows: Vec<usize>,
+}
+
+impl SetTexts {
+    /// Each row's set, in row order.
+    pub fn of_rows(&self) -> Vec<&str> {
+        self.rows.iter().map(|&i| self.spelt[i].as_str()).collect()
+    }
 }
 
 /// The index of the largest value (the first of equal ones).
@@ -385,4 +411,41 @@ pub fn load(dir: &Path) -> Result<Box<dyn Bundle>, BundleError> {
         Task::Valence => Box::new(ValenceBundle::from_manifest(dir, manifest)?),
         Task::Classifier { .. } => Box::new(ClassifierBundle::from_manifest(dir, manifest)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn prediction_sets_are_lac_sets_joined_in_their_order() {
+        let names: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut proba = Array2::from_shape_fn((500, 4), |_| rng.gen::<f64>());
+        for mut row in proba.rows_mut() {
+            let sum = row.sum();
+            row.mapv_inplace(|p| p / sum);
+        }
+        // Ties, and a row with no class likely enough.
+        proba
+            .row_mut(0)
+            .assign(&ndarray::arr1(&[0.25, 0.25, 0.25, 0.25]));
+        proba
+            .row_mut(1)
+            .assign(&ndarray::arr1(&[0.1, 0.4, 0.1, 0.4]));
+        for threshold in [0.0, 0.55, 0.75, 0.9, 1.0] {
+            let sets = prediction_sets(proba.view(), &names, threshold);
+            for (row, text) in proba.rows().into_iter().zip(sets.of_rows()) {
+                let expected: Vec<&str> = evaluation::conformal::lac_set(&row.to_vec(), threshold)
+                    .into_iter()
+                    .map(|c| names[c].as_str())
+                    .collect();
+                assert_eq!(text, expected.join("|"), "{row} at {threshold}");
+            }
+        }
+        let sets = prediction_sets(proba.view(), &names, 0.6);
+        assert_eq!(sets.of_rows()[1], "b|d");
+        assert_eq!(sets.of_rows()[0], "");
+    }
 }

@@ -399,7 +399,8 @@ pub fn predict_lines(
                         Some(c) => {
                             let set =
                                 crate::bundle::prediction_sets(p.view(), classes, c.set_threshold);
-                            let set = set[0].replace(crate::bundle::SET_SEPARATOR, " or ");
+                            let set =
+                                set.of_rows()[0].replace(crate::bundle::SET_SEPARATOR, " or ");
                             let set = if set.is_empty() {
                                 "no class".into()
                             } else {

@@ -5,7 +5,9 @@
 //!
 //! The bundles are loaded here too, to plan the query; the table paths are read by the
 //! executors, so they must exist at the same path on every executor's machine. Results print
-//! as a table, or go to `--output FILE.parquet|FILE.csv` (written by this process).
+//! as a table, or go to `--output FILE.parquet|FILE.csv`: the write is the plan's last stage,
+//! so one executor writes the file, at that path on its machine (on one machine or a shared
+//! file system, that is where this process can read it).
 
 use std::path::PathBuf;
 
