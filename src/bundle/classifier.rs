@@ -144,9 +144,7 @@ impl ClassifierBundle {
         }
         Ok(ClassifierBundle { manifest, model })
     }
-}
 
-impl ClassifierBundle {
     /// The temperature its probabilities are scaled by, unless there is none or it is 1.
     fn temperature(&self) -> Option<f64> {
         match &self.manifest.output {

@@ -310,25 +310,21 @@ pub fn output_field(column: &OutputColumn) -> Field {
     Field::new(&column.name, dtype, true)
 }
 
-/// Each row's least-ambiguous prediction set at `threshold` (the classes whose probability is
-/// at least `1 - threshold`, most likely first, ties in class order: exactly
-/// `evaluation::conformal::lac_set`), as the set column writes it: the names joined by
-/// [`SET_SEPARATOR`], empty when no class is likely enough. Each distinct set is spelt once.
+/// Each row's least-ambiguous prediction set at `threshold` (`evaluation::conformal::lac_set`:
+/// the classes whose probability is at least `1 - threshold`, most likely first), as the set
+/// column writes it: the names joined by [`SET_SEPARATOR`], empty when no class is likely
+/// enough. Each distinct set is spelt once.
 pub fn prediction_sets(proba: ArrayView2<'_, f64>, names: &[String], threshold: f64) -> SetTexts {
     let mut spelt: Vec<String> = Vec::new();
     let mut index: std::collections::HashMap<Vec<usize>, usize> = Default::default();
-    let mut order: Vec<usize> = Vec::with_capacity(proba.ncols());
-    let mut set: Vec<usize> = Vec::with_capacity(proba.ncols());
+    let (mut row, mut set) = (Vec::with_capacity(proba.ncols()), Vec::new());
     let rows = proba
         .rows()
         .into_iter()
-        .map(|row| {
-            order.clear();
-            order.extend(0..row.len());
-            order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
-            set.clear();
-            // lac_score(row, c) <= threshold, in lac_set's order.
-            set.extend(order.iter().copied().filter(|&c| 1.0 - row[c] <= threshold));
+        .map(|probabilities| {
+            row.clear();
+            row.extend(probabilities.iter());
+            evaluation::conformal::lac_set_into(&row, threshold, &mut set);
             if let Some(&i) = index.get(&set) {
                 return i;
             }

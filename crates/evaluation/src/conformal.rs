@@ -111,12 +111,14 @@ impl IntervalScores {
 /// The classes of a row by falling probability, the lower index first on ties.
 fn ranked(probabilities: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..probabilities.len()).collect();
-    order.sort_by(|&a, &b| {
-        probabilities[b]
-            .total_cmp(&probabilities[a])
-            .then(a.cmp(&b))
-    });
+    order.sort_by(|&a, &b| by_falling_probability(probabilities, a, b));
     order
+}
+
+fn by_falling_probability(probabilities: &[f64], a: usize, b: usize) -> std::cmp::Ordering {
+    probabilities[b]
+        .total_cmp(&probabilities[a])
+        .then(a.cmp(&b))
 }
 
 /// The score of a row for adaptive prediction sets: the total probability of its classes
@@ -165,10 +167,18 @@ pub fn lac_score(probabilities: &[f64], label: usize) -> f64 {
 /// empty (no class is likely enough), which keeps the coverage at its nominal level instead of
 /// above it; and a class is in it exactly when its score is within the threshold.
 pub fn lac_set(probabilities: &[f64], threshold: f64) -> Vec<usize> {
-    ranked(probabilities)
-        .into_iter()
-        .filter(|&c| lac_score(probabilities, c) <= threshold)
-        .collect()
+    let mut set = Vec::new();
+    lac_set_into(probabilities, threshold, &mut set);
+    set
+}
+
+/// [`lac_set`] into `set` (cleared first), for callers that build sets for many rows and keep
+/// one buffer.
+pub fn lac_set_into(probabilities: &[f64], threshold: f64, set: &mut Vec<usize>) {
+    set.clear();
+    set.extend(0..probabilities.len());
+    set.sort_by(|&a, &b| by_falling_probability(probabilities, a, b));
+    set.retain(|&c| lac_score(probabilities, c) <= threshold);
 }
 
 /// What a cross-fitted check of conformal calibration found.
