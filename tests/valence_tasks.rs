@@ -105,12 +105,12 @@ fn assert_predicts_every_id_in_order(data: &Path, predictions: &Path) {
     assert!(max - min > 0.3, "predictions span only {min}..{max}");
 }
 
-/// The run's valence bundle, loaded and given the evaluation tracks' features (analysis means
-/// missing where a track has none), predicts `predictions.csv` byte for byte, from an `ndarray`
-/// and from an Arrow record batch alike.
-fn assert_bundle_reproduces_the_predictions(task1: &Path, eval: &[spotify_ml::dataset::Track]) {
+/// The run's valence bundle (Task 1's or Task 2's), loaded and given the evaluation tracks'
+/// features (analysis means missing where a track has none), predicts `predictions.csv` byte for
+/// byte, from an `ndarray` and from an Arrow record batch alike.
+fn assert_bundle_reproduces_the_predictions(run: &Path, eval: &[spotify_ml::dataset::Track]) {
     use spotify_ml::bundle::{self, Predictions};
-    let valence = bundle::load(&task1.join("bundle")).expect("the bundle loads");
+    let valence = bundle::load(&run.join("bundle")).expect("the bundle loads");
     let columns = spotify_ml::dataset::FeatureSet::audio_with_analysis().columns;
     let inputs = &valence.manifest().inputs;
     let rows = ndarray::Array2::from_shape_fn((eval.len(), inputs.len()), |(r, c)| {
@@ -138,7 +138,7 @@ fn assert_bundle_reproduces_the_predictions(task1: &Path, eval: &[spotify_ml::da
     for ((track, value), (low, high)) in eval.iter().zip(&values).zip(&intervals) {
         text.push_str(&format!("{},{value:.6},{low:.6},{high:.6}\n", track.id));
     }
-    let written = std::fs::read_to_string(task1.join("predictions.csv")).unwrap();
+    let written = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
     assert!(
         text == written,
         "the bundle's predictions differ from predictions.csv"
@@ -304,6 +304,21 @@ fn quick_task1_then_task2_run_end_to_end_on_the_real_data() {
     assert!(["with", "without"].contains(&metrics["answer"].as_str().unwrap()));
     assert_intervals_hold_their_coverage(&metrics);
     assert!(task2.join("learning_curve_audio_analysis.png").is_file());
+    // Task 2's choice, networks or not, is a bundle too, and predicts its predictions.csv.
+    assert_bundle_reproduces_the_predictions(&task2, &eval);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(task2.join("bundle").join("bundle.json")).unwrap(),
+    )
+    .unwrap();
+    let best = &metrics["best"];
+    assert_eq!(
+        manifest["training"]["model"].as_str().unwrap(),
+        format!(
+            "{} on {}",
+            best["method"].as_str().unwrap(),
+            best["feature_set"].as_str().unwrap()
+        )
+    );
 }
 
 #[test]

@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod blend;
 mod classifier;
 pub mod lightgbm;
 pub mod manifest;
@@ -31,13 +32,14 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field};
 use ndarray::{Array2, ArrayView2};
 
+pub use blend::{Blend, BlendError, BlendPart, NetworkEnsemble};
 pub use classifier::{save_classifier_bundle, write_classifier_bundle, ClassifierBundle};
 pub use manifest::{
     ClassCalibration, InputColumn, Manifest, Member, OutputColumn, OutputKind, OutputType, Task,
     Training, FORMAT, MANIFEST, SET_SEPARATOR, VERSION,
 };
 pub use schema::{CheckedRows, Problem, Rejection};
-pub use valence::{write_valence_bundle, RoutePart, ValenceBundle, ValenceParts};
+pub use valence::{write_valence_bundle, RouteModel, RoutePart, ValenceBundle, ValenceParts};
 
 /// What went wrong loading, writing or using a bundle. Every variant names the file, or the
 /// bundle and column.

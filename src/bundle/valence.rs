@@ -3,13 +3,14 @@
 //! It predicts exactly what Task 1 writes into `predictions.csv`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use classic_models::{FittedModel, ModelFile, TwinLookup};
 use evaluation::conformal::{Difficulty, IntervalModel};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use super::blend::Blend;
 use super::lightgbm::{LightgbmModel, LightgbmOutput};
 use super::manifest::{
     Manifest, Member, OutputColumn, OutputKind, OutputType, Task, Training, FORMAT, VERSION,
@@ -105,10 +106,42 @@ impl IntervalsFile {
     }
 }
 
-/// One route's pieces, as Task 1 fitted them.
+/// What a route predicts with: one classic model (Task 1's choice) or a blend of classic models
+/// and networks (Task 2's).
+#[derive(Clone, Copy)]
+pub enum RouteModel<'a> {
+    /// One model, saved as `<route>_model.json`.
+    Model(&'a ModelFile),
+    /// A blend, saved as `<route>_blend.json` and its parts' files.
+    Blend(&'a Blend),
+}
+
+/// A route's model, loaded.
+enum Loaded {
+    Model(Box<ModelFile>),
+    Blend(Blend),
+}
+
+impl Loaded {
+    fn feature_names(&self) -> &[String] {
+        match self {
+            Loaded::Model(model) => &model.feature_names,
+            Loaded::Blend(blend) => blend.feature_names(),
+        }
+    }
+
+    fn predict(&self, x: &Array2<f64>, bundle: &str) -> Result<Array1<f64>, BundleError> {
+        match self {
+            Loaded::Model(model) => model.predict(x).map_err(|e| BundleError::model(bundle, e)),
+            Loaded::Blend(blend) => blend.predict(x).map_err(|e| BundleError::model(bundle, e)),
+        }
+    }
+}
+
+/// One route's pieces, as Task 1 or Task 2 fitted them.
 pub struct RoutePart<'a> {
     /// The model, fitted on all chart tracks (its feature names are its columns).
-    pub model: &'a ModelFile,
+    pub model: RouteModel<'a>,
     /// The chart tracks' lookup on the model's columns and the radius, if twins are trusted.
     pub twins: Option<(TwinLookup, f64)>,
     /// The intervals fitted on its out-of-fold predictions.
@@ -132,7 +165,7 @@ type Interval = (f64, (f64, f64));
 
 /// One route, loaded: the model, the input indices of its columns, its twins and intervals.
 struct Route {
-    model: ModelFile,
+    model: Loaded,
     columns: Vec<usize>,
     twins: Option<TwinTable>,
     intervals: IntervalModel,
@@ -160,12 +193,23 @@ fn write_members(dir: &Path, parts: ValenceParts<'_>) -> Result<Manifest, Bundle
     ];
     for (route, part) in routes {
         let Some(part) = part else { continue };
-        let file = format!("{route}_model.json");
-        let path = dir.join(&file);
-        part.model
-            .save(&path)
-            .map_err(|e| BundleError::member(&path, e))?;
-        members.push(member(&file, &format!("{route}_model")));
+        match part.model {
+            RouteModel::Model(model) => {
+                let file = format!("{route}_model.json");
+                let path = dir.join(&file);
+                model
+                    .save(&path)
+                    .map_err(|e| BundleError::member(&path, e))?;
+                members.push(member(&file, &format!("{route}_model")));
+            }
+            RouteModel::Blend(blend) => {
+                let files = blend.save(dir, route)?;
+                members.push(member(&files[0], &format!("{route}_blend")));
+                for file in &files[1..] {
+                    members.push(member(file, &format!("{route}_part")));
+                }
+            }
+        }
         if let Some((lookup, radius)) = &part.twins {
             let file = format!("{route}_twins.json");
             let table = TwinTable {
@@ -179,8 +223,11 @@ fn write_members(dir: &Path, parts: ValenceParts<'_>) -> Result<Manifest, Bundle
         write_json(&dir.join(&file), &IntervalsFile::of(part.intervals))?;
         members.push(member(&file, &format!("{route}_intervals")));
     }
-    let inputs = input_columns(&parts.best.model.feature_names)
-        .map_err(|problem| BundleError::invalid(dir, problem))?;
+    let best_names = match parts.best.model {
+        RouteModel::Model(model) => &model.feature_names[..],
+        RouteModel::Blend(blend) => blend.feature_names(),
+    };
+    let inputs = input_columns(best_names).map_err(|problem| BundleError::invalid(dir, problem))?;
     let manifest = Manifest {
         format: FORMAT.into(),
         version: VERSION,
@@ -208,7 +255,7 @@ fn member(file: &str, role: &str) -> Member {
     }
 }
 
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), BundleError> {
+pub(super) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), BundleError> {
     let bytes = serde_json::to_vec(value).expect("a bundle member of numbers serialises");
     evaluation::report::write_atomic(path, &bytes).map_err(|source| BundleError::Write {
         path: path.to_path_buf(),
@@ -242,7 +289,10 @@ impl ValenceBundle {
         manifest: Manifest,
     ) -> Result<ValenceBundle, BundleError> {
         let best = load_route(dir, &manifest, "best")?.ok_or_else(|| {
-            BundleError::invalid(&dir.join(super::MANIFEST), "no best_model member")
+            BundleError::invalid(
+                &dir.join(super::MANIFEST),
+                "no best_model or best_blend member",
+            )
         })?;
         let fallback = load_route(dir, &manifest, "fallback")?;
         let optional: Vec<usize> = (0..manifest.inputs.len())
@@ -291,10 +341,7 @@ impl ValenceBundle {
     ) -> Result<Vec<Interval>, BundleError> {
         let name = &self.manifest.name;
         let x: Array2<f64> = rows.select(Axis(1), &route.columns);
-        let predicted = route
-            .model
-            .predict(&x)
-            .map_err(|e| BundleError::model(name, e))?;
+        let predicted = route.model.predict(&x, name)?;
         let twins = match &route.twins {
             Some(table) => table
                 .lookup
@@ -324,13 +371,29 @@ impl ValenceBundle {
 }
 
 fn load_route(dir: &Path, manifest: &Manifest, route: &str) -> Result<Option<Route>, BundleError> {
-    let Some(model_member) = manifest.member(&format!("{route}_model")) else {
-        return Ok(None);
+    let (path, model) = match (
+        manifest.member(&format!("{route}_model")),
+        manifest.member(&format!("{route}_blend")),
+    ) {
+        (None, None) => return Ok(None),
+        (Some(model), None) => {
+            let path = dir.join(&model.file);
+            let model = ModelFile::load(&path).map_err(|e| BundleError::member(&path, e))?;
+            (path, Loaded::Model(Box::new(model)))
+        }
+        (None, Some(blend)) => {
+            let path = dir.join(&blend.file);
+            (path.clone(), Loaded::Blend(Blend::load(&path)?))
+        }
+        (Some(_), Some(_)) => {
+            return Err(BundleError::invalid(
+                &dir.join(super::MANIFEST),
+                format!("both a {route}_model and a {route}_blend member"),
+            ))
+        }
     };
-    let path = dir.join(&model_member.file);
-    let model = ModelFile::load(&path).map_err(|e| BundleError::member(&path, e))?;
     let columns = model
-        .feature_names
+        .feature_names()
         .iter()
         .map(|name| {
             manifest
@@ -385,13 +448,13 @@ fn load_route(dir: &Path, manifest: &Manifest, route: &str) -> Result<Option<Rou
     }))
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &PathBuf) -> Result<T, BundleError> {
+pub(super) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, BundleError> {
     let bytes = std::fs::read(path).map_err(|source| BundleError::Read {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })?;
     serde_json::from_slice(&bytes).map_err(|source| BundleError::Json {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })
 }
@@ -403,12 +466,15 @@ impl Bundle for ValenceBundle {
 
     /// A boosting model alone: no fallback route and no near twins.
     fn lightgbm(&self) -> Option<Result<LightgbmModel, BundleError>> {
-        let (FittedModel::Boosting(boosting), None, None) =
-            (&self.best.model.model, &self.fallback, &self.best.twins)
+        let (Loaded::Model(model), None, None) =
+            (&self.best.model, &self.fallback, &self.best.twins)
         else {
             return None;
         };
-        let columns = self.best.model.feature_names.clone();
+        let FittedModel::Boosting(boosting) = &model.model else {
+            return None;
+        };
+        let columns = model.feature_names.clone();
         Some(
             boosting
                 .to_lightgbm(&columns)
@@ -508,12 +574,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let parts = ValenceParts {
             best: RoutePart {
-                model: &best,
+                model: RouteModel::Model(&best),
                 twins: Some((TwinLookup::fit(x_full.view(), y.view()).unwrap(), 1e-6)),
                 intervals: &best_intervals,
             },
             fallback: Some(RoutePart {
-                model: &fallback,
+                model: RouteModel::Model(&fallback),
                 twins: None,
                 intervals: &fallback_intervals,
             }),
@@ -604,6 +670,154 @@ mod tests {
         );
     }
 
+    /// A blend of a k-NN (weight 0.25) and an ensemble of two small networks (0.75) on the audio
+    /// features, as Task 2 deploys one, in a bundle of its own.
+    #[cfg(feature = "neural")]
+    fn blend_bundle() -> (tempfile::TempDir, Array2<f64>, crate::bundle::Blend) {
+        use crate::bundle::{Blend, BlendPart, NetworkEnsemble};
+        use linfa::traits::Fit;
+        use neural_models::{MlpConfig, MlpRegressorParams};
+        let audio = FeatureSet::audio().names();
+        let x = rows_in_range(&input_columns(&audio).unwrap(), 120, 3);
+        let y = x.column(0).mapv(|v| (v * 0.8 + 0.1).clamp(0.0, 1.0));
+        let data = linfa::DatasetBase::new(x.clone(), y.clone());
+        let networks = [1, 2]
+            .map(|seed| {
+                MlpRegressorParams::new(MlpConfig::new(vec![8]))
+                    .max_epochs(3)
+                    .seed(seed)
+                    .fit(&data)
+                    .unwrap()
+                    .with_feature_names(audio.clone())
+                    .unwrap()
+            })
+            .into_iter()
+            .collect();
+        let blend = Blend::new(
+            audio.clone(),
+            vec![
+                (0.25, BlendPart::Model(Box::new(knn(&x, &y, audio.clone())))),
+                (
+                    0.75,
+                    BlendPart::Networks(NetworkEnsemble::new(networks).unwrap()),
+                ),
+            ],
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let intervals = intervals(0.2, 0.05);
+        let parts = ValenceParts {
+            best: RoutePart {
+                model: RouteModel::Blend(&blend),
+                twins: None,
+                intervals: &intervals,
+            },
+            fallback: None,
+            training: Training {
+                data_set: "synthetic".into(),
+                rows: 120,
+                date: "2026-12-06".into(),
+                crate_version: "0".into(),
+                seed: 3,
+                model: "nn+task1 on audio".into(),
+            },
+            scores: BTreeMap::new(),
+        };
+        write_valence_bundle(&dir.path().join("valence"), parts).unwrap();
+        (dir, x, blend)
+    }
+
+    #[cfg(feature = "neural")]
+    #[test]
+    fn a_blend_with_networks_predicts_from_its_bundle_as_in_memory() {
+        let (dir, x, blend) = blend_bundle();
+        let folder = dir.path().join("valence");
+        let mut files: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "best_0_model.json",
+                "best_1_network_0.json",
+                "best_1_network_0.safetensors",
+                "best_1_network_1.json",
+                "best_1_network_1.safetensors",
+                "best_blend.json",
+                "best_intervals.json",
+                "bundle.json"
+            ]
+        );
+        let bundle = load(&folder).unwrap();
+        let rows = rows_in_range(&bundle.manifest().inputs, 50, 11);
+        let (predictions, _) = bundle.predict(rows.view()).unwrap();
+        let Predictions::Values { values, .. } = predictions else {
+            panic!("values")
+        };
+        let expected = blend.predict(&rows).unwrap();
+        let knn_only = knn(
+            &x,
+            &x.column(0).mapv(|v| (v * 0.8 + 0.1).clamp(0.0, 1.0)),
+            FeatureSet::audio().names(),
+        )
+        .predict(&rows)
+        .unwrap();
+        for r in 0..rows.nrows() {
+            assert_eq!(values[r], expected[r].clamp(0.0, 1.0), "row {r}");
+        }
+        assert!(
+            (0..rows.nrows()).any(|r| expected[r] != knn_only[r]),
+            "the networks take part"
+        );
+    }
+
+    #[cfg(feature = "neural")]
+    #[test]
+    fn a_blend_naming_a_file_outside_its_folder_or_a_changed_network_is_refused() {
+        let (dir, _, _) = blend_bundle();
+        let folder = dir.path().join("valence");
+        let path = folder.join("best_1_network_1.safetensors");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+        let error = load(&folder)
+            .err()
+            .expect("a changed network is refused")
+            .to_string();
+        assert!(
+            error.contains("best_1_network_1.safetensors") && error.contains("SHA-256"),
+            "{error}"
+        );
+
+        let (dir, _, _) = blend_bundle();
+        let folder = dir.path().join("valence");
+        let blend_path = folder.join("best_blend.json");
+        let text = std::fs::read_to_string(&blend_path).unwrap();
+        std::fs::write(
+            &blend_path,
+            text.replace("best_0_model.json", "../best_0_model.json"),
+        )
+        .unwrap();
+        // Rewrite the manifest's checksum so that only the blend file's content is at fault.
+        let manifest_path = folder.join("bundle.json");
+        let mut manifest: Manifest =
+            serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+        for member in &mut manifest.members {
+            if member.file == "best_blend.json" {
+                member.sha256 = crate::bundle::manifest::sha256_file(&blend_path).unwrap();
+            }
+        }
+        std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+        let error = match load(&folder) {
+            Ok(_) => panic!("a blend naming a file outside its folder loaded"),
+            Err(e) => e.to_string(),
+        };
+        assert!(error.contains("plain JSON file name"), "{error}");
+    }
+
     /// The error of loading the fixture's bundle after `damage` changed its folder.
     fn damaged(damage: impl FnOnce(&Path)) -> String {
         let f = fixture();
@@ -691,7 +905,7 @@ mod tests {
         let interval_model = intervals(0.2, 0.05);
         let parts = ValenceParts {
             best: RoutePart {
-                model: &boosting,
+                model: RouteModel::Model(&boosting),
                 twins: None,
                 intervals: &interval_model,
             },
@@ -729,7 +943,7 @@ mod tests {
         let only = intervals(0.2, 0.05);
         let parts = ValenceParts {
             best: RoutePart {
-                model: &f.fallback,
+                model: RouteModel::Model(&f.fallback),
                 twins: None,
                 intervals: &only,
             },

@@ -10,14 +10,15 @@ pub mod report;
 
 use std::time::Instant;
 
-use classic_models::{BoostingParams, FittedModel, ModelFile, TwinLookup};
+use classic_models::{BoostingParams, FittedModel, ModelFile};
 use evaluation::report::write_predictions_with_intervals;
 use evaluation::{describe, Tunable};
 use linfa::traits::Fit;
 use linfa::DatasetBase;
 
-use crate::bundle::{self, write_valence_bundle, RoutePart, Training, ValenceParts};
+use crate::bundle::{self, write_valence_bundle, RouteModel, RoutePart, Training, ValenceParts};
 use crate::log::log;
+use crate::valence::deploy::{write_bundle, DeployedRoute};
 use crate::valence::intervals::{IntervalReport, SetIntervals};
 use crate::valence::method::SearchPlan;
 use crate::valence::{
@@ -422,63 +423,21 @@ fn bundle(
     intervals: &[SetIntervals],
     out: &OutDir,
 ) -> Result<(), PipelineError> {
-    let route = |index: usize| -> Result<RoutePart<'_>, PipelineError> {
-        let features = FeatureSetId::ALL[index];
-        let twins = match near_twins[index].radius {
-            Some(radius) => {
-                let x = inputs.train_matrix(features)?;
-                Some((TwinLookup::fit(x.view(), inputs.y.view())?, radius))
-            }
-            None => None,
-        };
-        Ok(RoutePart {
-            model: &fitted.models[index],
-            twins,
-            intervals: &intervals[index].model,
-        })
+    let route = |index: usize| DeployedRoute {
+        chosen: &chosen.per_set[index],
+        model: RouteModel::Model(&fitted.models[index]),
+        twins: &near_twins[index],
+        intervals: &intervals[index],
     };
     let (best, fallback) = (chosen.best_index(), chosen.fallback_index());
-    let choice = &chosen.per_set[best];
-    let mut scores = std::collections::BTreeMap::new();
-    scores.insert("cv_mae".to_string(), choice.scores.mae);
-    scores.insert("cv_mae_with_twins".to_string(), near_twins[best].cv_mae);
-    scores.insert("cv_r2".to_string(), choice.scores.r2);
-    for report in intervals[best].reports.iter() {
-        let at = format!("{:.2}", report.coverage);
-        scores.insert(
-            format!("interval_coverage_at_{at}"),
-            report.intervals.achieved,
-        );
-        scores.insert(
-            format!("interval_width_at_{at}"),
-            report.intervals.mean_width,
-        );
-    }
-    let parts = ValenceParts {
-        best: route(best)?,
-        fallback: if best == fallback {
-            None
-        } else {
-            Some(route(fallback)?)
-        },
-        training: Training {
-            data_set: "charts (the chart tracks with valence)".into(),
-            rows: inputs.y.len(),
-            date: bundle::manifest::today(),
-            crate_version: env!("CARGO_PKG_VERSION").into(),
-            seed: config.seed,
-            model: format!(
-                "{} on {}",
-                choice.candidate.name(),
-                choice.candidate.features()
-            ),
-        },
-        scores,
-    };
-    let dir = out.file("bundle");
-    write_valence_bundle(&dir, parts).map_err(Box::new)?;
-    log("task1", format!("bundle written to {}", dir.display()));
-    Ok(())
+    write_bundle(
+        "task1",
+        &out.file("bundle"),
+        inputs,
+        config.seed,
+        route(best),
+        (best != fallback).then(|| route(fallback)),
+    )
 }
 
 /// The boosting model of each feature set, fitted on all chart tracks by *explain*.
@@ -510,7 +469,7 @@ fn boosting_bundle(
     ]);
     let parts = ValenceParts {
         best: RoutePart {
-            model: &model,
+            model: RouteModel::Model(&model),
             twins: None,
             intervals: &intervals,
         },

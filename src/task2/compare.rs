@@ -1,17 +1,13 @@
 //! *Compare* and *choose*: on each feature set, the network ensemble, Task 1's chosen model and
 //! two blends of them, all scored on the same folds; the lowest CV MAE wins.
 
-use std::path::Path;
-
-use classic_models::ModelFile;
 use evaluation::CvScores;
-use ndarray::{Array1, Axis};
 
 use super::{Answer, NetworkRun};
 use crate::log::log;
 use crate::valence::{
-    best_index, best_of, blend, BlendKind, Candidate, CandidateName, FeatureSetId, Method, Model,
-    OofTable, PipelineError, Scored, Task1Model, ValenceInputs,
+    best_index, best_of, blend, BlendKind, Candidate, FeatureSetId, Method, Model, OofTable,
+    PipelineError, Scored, Task1Model, ValenceInputs,
 };
 
 /// Scores, on each feature set in turn: the network ensemble (`nn`), Task 1's best model as
@@ -111,6 +107,20 @@ pub struct Decision {
     pub answer: Answer,
 }
 
+impl std::fmt::Display for Decision {
+    /// The winner and the answer, in a sentence.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "best: {} on {} (CV MAE {:.4}), so the best results come {} neural networks",
+            self.best.candidate.name(),
+            self.best.candidate.features(),
+            self.best.scores.mae,
+            self.answer
+        )
+    }
+}
+
 /// Chooses the candidate with the lowest CV MAE (the first on a tie) and the fallback.
 pub fn decide(candidates: &[Scored]) -> Result<Decision, PipelineError> {
     let best = best_of(candidates)
@@ -136,58 +146,4 @@ pub fn decide(candidates: &[Scored]) -> Result<Decision, PipelineError> {
         fallback: fallback.clone(),
         answer,
     })
-}
-
-/// Predicts the evaluation tracks at `rows` with a candidate: the networks trained in
-/// cross-validation, Task 1's saved models (in `task1_dir`), or a blend of them.
-pub fn predict_candidate(
-    task1_dir: &Path,
-    candidate: &Candidate,
-    networks: &[NetworkRun],
-    inputs: &ValenceInputs,
-    rows: &[usize],
-) -> Result<Array1<f64>, PipelineError> {
-    let features = candidate.features();
-    let network = networks
-        .iter()
-        .find(|network| network.features == features)
-        .ok_or_else(|| PipelineError::Inconsistent(format!("no network for {features}")))?;
-    let x = features.set().matrix(&inputs.eval_tracks(rows))?;
-    let task1_file = |name: &str| -> Result<Array1<f64>, PipelineError> {
-        let path = task1_dir.join(format!("{name}_{}.json", features.slug()));
-        Ok(ModelFile::load(&path)?.predict(&x)?)
-    };
-    let predict = |model: Model| -> Result<Array1<f64>, PipelineError> {
-        match model {
-            // The mean of the ensemble's networks from cross-validation (every seed's network
-            // of every fold), so no network is trained again.
-            Model::Network => {
-                let values = network.eval.select(Axis(0), rows);
-                if values.iter().any(|v| !v.is_finite()) {
-                    return Err(PipelineError::Inconsistent(format!(
-                        "the networks did not predict every evaluation track on {features}"
-                    )));
-                }
-                Ok(values)
-            }
-            Model::Method(Method::Boosting) => task1_file("boosting"),
-            // Task 1 saves its chosen model as `best_<feature set>.json`.
-            Model::Task1(_) => task1_file("best"),
-            Model::Method(_) => Err(PipelineError::Unsupported {
-                pipeline: "Task 2",
-                action: "predict",
-                candidate: CandidateName::Model(model),
-            }),
-        }
-    };
-    match candidate {
-        Candidate::Single { model, .. } => predict(*model),
-        Candidate::Blend { members, .. } => {
-            let mut total = Array1::zeros(rows.len());
-            for (model, weight) in members.iter().filter(|(_, weight)| *weight > 0.0) {
-                total.scaled_add(*weight, &predict(*model)?);
-            }
-            Ok(total)
-        }
-    }
 }

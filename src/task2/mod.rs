@@ -6,6 +6,7 @@
 //! predict → near twins → [`report`].
 
 pub mod compare;
+pub mod deploy;
 pub mod network;
 pub mod report;
 
@@ -18,7 +19,9 @@ use evaluation::report::write_predictions_with_intervals;
 use crate::valence::intervals::{IntervalReport, SetIntervals};
 use serde::{Deserialize, Serialize};
 
+use crate::bundle::RouteModel;
 use crate::log::log;
+use crate::valence::deploy::{write_bundle, DeployedRoute};
 use crate::valence::{
     prepare, FeatureSetId, NearTwins, OofTable, OutDir, PipelineError, Route, Routes, RunConfig,
     Scored, TwinDistances, ValenceInputs,
@@ -103,18 +106,10 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
         .collect::<Result<Vec<_>, _>>()?;
     let candidates = compare(&networks, &task1, &inputs)?;
     let decision = decide(&candidates)?;
-    log(
-        "task2",
-        format!(
-            "best: {} on {} (CV MAE {:.4}), so the best results come {} neural networks",
-            decision.best.candidate.name(),
-            decision.best.candidate.features(),
-            decision.best.scores.mae,
-            decision.answer
-        ),
-    );
+    log("task2", decision.to_string());
+    let deployed = deploy::deploy(&config.task1, &decision, &networks, &inputs)?;
     let routes = Routes::split(&inputs.eval, decision.best.candidate.features());
-    let mut predictions = predict(config, &decision, &routes, &networks, &inputs)?;
+    let mut predictions = predict(&decision, &deployed, &routes, &inputs)?;
     let twins = near_twins(&decision, &routes, &networks, &inputs, &mut predictions)?;
     let coverage = config.run.coverage;
     let best_intervals = SetIntervals::fit(&inputs, &twins.best, coverage)?;
@@ -130,6 +125,15 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
         &inputs.eval_ids(),
         &predictions,
         &bounds,
+    )?;
+    bundle(
+        config,
+        &out,
+        &inputs,
+        &decision,
+        &deployed,
+        &twins,
+        [&best_intervals, &fallback_intervals],
     )?;
     let summary = Task2Summary {
         best: decision.best.clone(),
@@ -163,23 +167,61 @@ pub fn run(config: &Task2Config) -> Result<Task2Summary, PipelineError> {
     Ok(summary)
 }
 
-/// *Predict*: the winner predicts the tracks its feature set covers; the others use the best
-/// audio-only candidate.
+/// *Predict*: the winner's deployed model predicts the tracks its feature set covers; the others
+/// get the audio-only fallback's.
 fn predict(
-    config: &Task2Config,
     decision: &Decision,
+    deployed: &deploy::Deployed,
     routes: &Routes,
-    networks: &[NetworkRun],
     inputs: &ValenceInputs,
 ) -> Result<Vec<f64>, PipelineError> {
     log("task2", "predicting the evaluation tracks");
     routes.predict(|route, rows| {
-        let scored = match route {
-            Route::Best => &decision.best,
-            Route::Fallback => &decision.fallback,
+        let (scored, blend) = match route {
+            Route::Best => (&decision.best, Some(&deployed.best)),
+            Route::Fallback => (&decision.fallback, deployed.fallback.as_ref()),
         };
-        compare::predict_candidate(&config.task1, &scored.candidate, networks, inputs, rows)
+        let blend = blend.ok_or_else(|| {
+            PipelineError::Inconsistent("tracks to fall back on, but no fallback".into())
+        })?;
+        let x = scored
+            .candidate
+            .features()
+            .set()
+            .matrix(&inputs.eval_tracks(rows))?;
+        Ok(blend.predict(&x)?)
     })
+}
+
+/// *Bundle*: the deployed winner and (when it needs the analysis means) the fallback, each with
+/// its near twins and intervals, saved as `bundle/`, which predicts what `predictions.csv` holds.
+fn bundle(
+    config: &Task2Config,
+    out: &OutDir,
+    inputs: &ValenceInputs,
+    decision: &Decision,
+    deployed: &deploy::Deployed,
+    twins: &TwinOutcome,
+    [best, fallback]: [&SetIntervals; 2],
+) -> Result<(), PipelineError> {
+    write_bundle(
+        "task2",
+        &out.file("bundle"),
+        inputs,
+        config.run.seed,
+        DeployedRoute {
+            chosen: &decision.best,
+            model: RouteModel::Blend(&deployed.best),
+            twins: &twins.best,
+            intervals: best,
+        },
+        deployed.fallback.as_ref().map(|model| DeployedRoute {
+            chosen: &decision.fallback,
+            model: RouteModel::Blend(model),
+            twins: &twins.fallback,
+            intervals: fallback,
+        }),
+    )
 }
 
 /// *Near twins*: tracks with a near twin take its valence; the networks' corrected scores are

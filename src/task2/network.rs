@@ -30,9 +30,6 @@ pub struct NetworkRun {
     pub seeds: Vec<u64>,
     /// The `nn` candidate: the best configuration averaged over the seeds.
     pub ensemble: Scored,
-    /// The `nn` candidate's prediction of every evaluation track (NaN where the feature set
-    /// lacks a column): the mean of the networks trained in cross-validation, folds × seeds.
-    pub eval: Array1<f64>,
     /// What the learning curves of the best network show.
     pub overfitting: Overfitting,
 }
@@ -89,14 +86,7 @@ pub fn train(
     out: &OutDir,
 ) -> Result<NetworkRun, PipelineError> {
     let x = inputs.train_matrix(features)?;
-    // The evaluation tracks this feature set covers are predicted by every fold's network.
-    let set = features.set();
-    let eval_rows: Vec<usize> = (0..inputs.eval.len())
-        .filter(|&i| set.covers(&inputs.eval[i]))
-        .collect();
-    let eval_x = set.matrix(&inputs.eval_tracks(&eval_rows))?;
-    let search = network_search(config.run.budget, config.run.seed, config.run.progress)
-        .predicting(eval_x.clone());
+    let search = network_search(config.run.budget, config.run.seed, config.run.progress);
     let result = search.run::<MlpRegressorParams, _>(&x, &inputs.y, &inputs.folds)?;
     let best = result.best();
     log(
@@ -110,7 +100,7 @@ pub fn train(
             describe(&best.params)
         ),
     );
-    let ensemble = seed_ensemble(config, best, &x, &eval_x, inputs)?;
+    let ensemble = seed_ensemble(config, best, &x, inputs)?;
     log("task2", format!(
         "nn [{features}]: {} seeds of the best configuration averaged: CV MAE {:.4} ± {:.4} (one network: {:.4})",
         ensemble.seeds.len(),
@@ -118,10 +108,6 @@ pub fn train(
         ensemble.scores.mae_sd,
         best.scores.mae
     ));
-    let mut eval = Array1::from_elem(inputs.eval.len(), f64::NAN);
-    for (&row, &value) in eval_rows.iter().zip(&ensemble.predicted) {
-        eval[row] = value;
-    }
     let overfitting = learning_curve(features, &x, &best.params, inputs, out)?;
     Ok(NetworkRun {
         features,
@@ -137,7 +123,6 @@ pub fn train(
             scores: ensemble.scores,
             oof: ensemble.oof,
         },
-        eval,
         overfitting,
     })
 }
@@ -147,33 +132,24 @@ struct SeedEnsemble {
     seeds: Vec<u64>,
     scores: CvScores,
     oof: Array1<f64>,
-    /// The mean prediction of the rows given to [`seed_ensemble`], over every seed's fold
-    /// networks.
-    predicted: Array1<f64>,
 }
 
 /// Cross-validates the best configuration with the ensemble's other seeds (in parallel, with a
-/// progress bar) and averages their out-of-fold predictions with the searched network's, and
-/// their fold networks' predictions of `rows` with the searched trial's `predicted`.
+/// progress bar) and averages their out-of-fold predictions with the searched network's.
 fn seed_ensemble(
     config: &Task2Config,
     best: &Trial,
     x: &Array2<f64>,
-    rows: &Array2<f64>,
     inputs: &ValenceInputs,
 ) -> Result<SeedEnsemble, PipelineError> {
     let seeds = ensemble_seeds(config);
-    let unpredicted = || PipelineError::Inconsistent("a search did not predict the rows".into());
     let mut sum = best.oof.clone();
-    let mut predicted = best.predicted.clone().ok_or_else(unpredicted)?;
     if seeds.len() > 1 {
         let space = SearchSpace::new().choice(
             "seed",
             seeds[1..].iter().map(|&seed| Value::Int(seed as i64)),
         );
-        let mut search = Search::grid("nn seeds", space, 1)
-            .progress(config.run.progress)
-            .predicting(rows.clone());
+        let mut search = Search::grid("nn seeds", space, 1).progress(config.run.progress);
         for (name, value) in best.params.iter().filter(|(name, _)| *name != "seed") {
             search = search.overriding(name, value.clone());
         }
@@ -186,13 +162,11 @@ fn seed_ensemble(
         }
         for trial in &result.trials {
             sum += &trial.oof;
-            predicted += trial.predicted.as_ref().ok_or_else(unpredicted)?;
         }
     }
     let oof = sum / seeds.len() as f64;
     Ok(SeedEnsemble {
         scores: CvScores::of_predictions(&inputs.y, &oof, &inputs.folds)?,
-        predicted: predicted / seeds.len() as f64,
         seeds,
         oof,
     })

@@ -396,7 +396,6 @@ fn comparison(md: &mut Markdown, candidates: &[Scored]) {
 }
 
 fn best_networks(md: &mut Markdown, finished: &Finished<'_>) {
-    let folds = finished.config.run.folds;
     md.heading(2, "Best networks");
     for network in finished.networks {
         md.paragraph(&format!(
@@ -406,14 +405,12 @@ fn best_networks(md: &mut Markdown, finished: &Finished<'_>) {
         ));
         let seeds = &network.seeds;
         md.paragraph(&format!(
-            "The `nn` row averages this configuration trained with {} seeds ({}): CV MAE {:.4}, against {:.4} for the single network the search found. The evaluation tracks are predicted by the mean of all {} networks trained in cross-validation ({} folds × {} seeds); none is trained again on all chart tracks.",
+            "The `nn` row averages this configuration trained with {} seeds ({}): CV MAE {:.4}, against {:.4} for the single network the search found. Where a chosen candidate uses it, the configuration is fitted again on all chart tracks once per seed, and the evaluation tracks are predicted by the mean of those {} networks (saved in the bundle).",
             seeds.len(),
             seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
             network.ensemble.scores.mae,
             network.single.mae,
-            seeds.len() * folds,
-            folds,
-            seeds.len()
+            seeds.len(),
         ));
         let rows: Vec<Vec<String>> = network
             .leaderboard

@@ -20,6 +20,7 @@
 //! examples only parse flags and call them.
 
 pub mod candidate;
+pub mod deploy;
 pub mod explain;
 pub mod identity;
 pub mod inputs;
@@ -114,6 +115,9 @@ pub enum PipelineError {
     /// The model bundle could not be written.
     #[error(transparent)]
     Bundle(#[from] Box<crate::bundle::BundleError>),
+    /// A deployed blend failed.
+    #[error(transparent)]
+    Blend(#[from] crate::bundle::BlendError),
 }
 
 /// What every valence run needs: the data, where to write, how hard to search, and the folds.

@@ -88,12 +88,12 @@ pub fn valence_bundle(dir: &Path) -> PathBuf {
         &path,
         ValenceParts {
             best: RoutePart {
-                model: &best,
+                model: bundle::RouteModel::Model(&best),
                 twins: None,
                 intervals: &intervals,
             },
             fallback: Some(RoutePart {
-                model: &fallback,
+                model: bundle::RouteModel::Model(&fallback),
                 twins: None,
                 intervals: &intervals,
             }),

@@ -54,7 +54,7 @@ pub fn valence_bundle(dir: &Path) -> PathBuf {
         &path,
         ValenceParts {
             best: RoutePart {
-                model: &model,
+                model: bundle::RouteModel::Model(&model),
                 twins: Some((TwinLookup::fit(x.view(), y.view()).unwrap(), 0.5)),
                 intervals: &intervals,
             },
