@@ -1,8 +1,9 @@
 //! The song-popularity model's input and the interface every popularity-quartile model offers.
 //!
-//! The popularity experiment (`examples/popularity_classifier`) trains and saves a model that
-//! implements [`QuartileModel`]; the web app (`examples/popularity_app`) loads it and serves its
-//! probabilities. Both speak [`SongInput`], whose fields carry the Web API's names.
+//! The popularity experiment (`examples/popularity_classifier`) trains a model that implements
+//! [`QuartileModel`] and saves it as a bundle (`crate::bundle::PopularityBundle`); the web app
+//! (`crates/web-app/examples/popularity_app`) loads it and serves its probabilities. Both speak
+//! [`SongInput`], whose fields carry the Web API's names.
 
 use dataset::features::AudioFeature;
 use dataset::validate::{feature_range, Range, POPULARITY};
@@ -307,10 +308,49 @@ pub fn design_row(
             known: genres.to_vec(),
         });
     };
-    let mut row: Vec<f64> = song.numeric_fields().iter().map(|f| f.1).collect();
-    row.push(if artist_missing { 1.0 } else { 0.0 });
-    row.extend((0..genres.len()).map(|g| if g == genre { 1.0 } else { 0.0 }));
+    let mut row = vec![0.0; feature_names(genres).len()];
+    fill_design_row(
+        &mut row,
+        song.numeric_fields().iter().map(|f| f.1),
+        artist_missing,
+        genre,
+    );
     Ok(row)
+}
+
+/// Writes one model row into `row` (all zeros, as wide as [`feature_names`]): the 13 numeric
+/// fields in [`SongInput::numeric_fields`] order, the missing-artist flag, and a one at the
+/// genre's column.
+pub(crate) fn fill_design_row(
+    row: &mut [f64],
+    numeric: impl IntoIterator<Item = f64>,
+    artist_missing: bool,
+    genre: usize,
+) {
+    let mut n = 0;
+    for (slot, value) in row.iter_mut().zip(numeric) {
+        *slot = value;
+        n += 1;
+    }
+    row[n] = if artist_missing { 1.0 } else { 0.0 };
+    row[n + 1 + genre] = 1.0;
+}
+
+/// A row of the blend's weighted probabilities divided by its sum, as every caller sees them;
+/// `None` when the sum is not a positive finite number.
+pub(crate) fn normalised(p: impl IntoIterator<Item = f64>) -> Option<[f64; 4]> {
+    let mut out = [0.0; 4];
+    for (o, v) in out.iter_mut().zip(p) {
+        *o = v;
+    }
+    let sum: f64 = out.iter().sum();
+    if !(sum.is_finite() && sum > 0.0) {
+        return None;
+    }
+    for o in &mut out {
+        *o /= sum;
+    }
+    Some(out)
 }
 
 /// The popularity data as the experiment uses it: one row per `track_id` (its first playlist),
@@ -804,6 +844,11 @@ impl PopularityPredictor {
         self.manifest.members
     }
 
+    /// The prediction sets' threshold, when the predictor has one.
+    pub fn prediction_set_threshold(&self) -> Option<SetThreshold> {
+        self.manifest.prediction_set
+    }
+
     /// The weights of the boosted trees and of the network.
     pub fn weights(&self) -> [f64; 2] {
         self.manifest.weights
@@ -952,18 +997,7 @@ impl QuartileModel for PopularityPredictor {
         let p = self
             .predict_rows(&one_row(&row))
             .map_err(|error| SongError::Model(Box::new(error)))?;
-        let mut out = [0.0; 4];
-        for (o, v) in out.iter_mut().zip(p.row(0)) {
-            *o = *v;
-        }
-        let sum: f64 = out.iter().sum();
-        if !(sum.is_finite() && sum > 0.0) {
-            return Err(SongError::NoProbabilities);
-        }
-        for o in &mut out {
-            *o /= sum;
-        }
-        Ok(out)
+        normalised(p.row(0).iter().copied()).ok_or(SongError::NoProbabilities)
     }
 
     fn prediction_set(&self, probabilities: &[f64; 4]) -> Option<(f64, Vec<usize>)> {

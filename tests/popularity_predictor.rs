@@ -230,3 +230,184 @@ fn saved_models_with_impossible_values_are_refused_on_load() {
     });
     refused(&self_pointing, "boosting.json", "points to node 0");
 }
+
+/// Issue 20: the popularity predictor as a bundle. Its input schema says what a catalogue holds
+/// (the genre as text, the artist popularity imputed where missing); from a record batch it
+/// predicts what the web app serves for a song, and the imputed, flagged row the model was
+/// trained with for a song without its artist's popularity.
+#[test]
+fn the_popularity_bundle_takes_text_genres_and_imputes_a_missing_artist_popularity() {
+    use std::sync::Arc;
+
+    use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use spotify_ml::bundle::{self, InputType, Problem, Training};
+
+    let data = data();
+    let rows: Vec<usize> = (0..data.y.len()).step_by(11).collect();
+    let model = PopularityPredictor::train(
+        &data,
+        &rows,
+        &PredictorConfig {
+            members: Members::Blend,
+            seed: 5,
+            quick: true,
+        },
+    )
+    .expect("trains")
+    .predictor;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("popularity");
+    let training = Training {
+        data_set: "popularity".into(),
+        rows: rows.len(),
+        date: "2026-12-06".into(),
+        crate_version: "0".into(),
+        seed: 5,
+        model: "blend".into(),
+    };
+    bundle::save_popularity_bundle(&folder, &model, training, Default::default()).unwrap();
+    let loaded = bundle::load(&folder).expect("the bundle loads");
+    let manifest = loaded.manifest();
+    let inputs: Vec<&str> = manifest.inputs.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(inputs.len(), 14);
+    assert_eq!(inputs[12..], ["artist_popularity", "genre"]);
+    assert_eq!(
+        manifest.inputs[12].imputed,
+        Some(model.imputed_artist_popularity())
+    );
+    assert_eq!(manifest.inputs[13].dtype, InputType::Utf8);
+    assert_eq!(manifest.inputs[13].categories, model.genres());
+
+    // Songs in a batch, columns by name in reverse order: three known genres, one song whose
+    // artist popularity is missing, and one of a genre the model does not know.
+    let songs = [
+        song("pop"),
+        song("rock"),
+        song("edm"),
+        song("latin"),
+        song("polka"),
+    ];
+    let fields = song_fields(&songs[0]);
+    let mut columns: Vec<(Field, ArrayRef)> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let values: Float64Array = songs
+                .iter()
+                .enumerate()
+                .map(|(r, s)| {
+                    let value = song_fields(s)[i].1;
+                    (!(r == 3 && *name == "artist_popularity")).then_some(value)
+                })
+                .collect();
+            (
+                Field::new(*name, DataType::Float64, true),
+                Arc::new(values) as ArrayRef,
+            )
+        })
+        .collect();
+    let genres: StringArray = songs.iter().map(|s| Some(s.genre.as_str())).collect();
+    columns.push((Field::new("genre", DataType::Utf8, true), Arc::new(genres)));
+    columns.reverse();
+    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns.into_iter().unzip();
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
+    let output = loaded.predict_batch(&batch).expect("predicts the batch");
+    let names: Vec<&str> = output
+        .columns
+        .iter()
+        .map(|(f, _)| f.name().as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "popularity",
+            "popularity_p_0_25",
+            "popularity_p_25_50",
+            "popularity_p_50_75",
+            "popularity_p_75_100",
+            "popularity_set"
+        ]
+    );
+    let probability = |row: usize| -> Vec<f64> {
+        (1..=4)
+            .map(|c| {
+                let column = output.columns[c]
+                    .1
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .unwrap();
+                column.value(row)
+            })
+            .collect()
+    };
+    for (row, song) in songs.iter().enumerate().take(3) {
+        let served = model.predict_proba(song).unwrap();
+        assert_eq!(
+            probability(row),
+            served,
+            "the web app's probabilities, row {row}"
+        );
+    }
+    // Without its artist's popularity, a song is the model row of training: the median, flagged.
+    let genres = model.genres().to_vec();
+    let mut imputed_song = songs[3].clone();
+    imputed_song.artist_popularity = model.imputed_artist_popularity();
+    let design = spotify_ml::popularity::design_row(&imputed_song, true, &genres).unwrap();
+    let raw = model
+        .predict_rows(&ndarray::Array2::from_shape_vec((1, design.len()), design).unwrap())
+        .unwrap();
+    let sum: f64 = raw.row(0).iter().sum();
+    let expected: Vec<f64> = raw.row(0).iter().map(|p| p / sum).collect();
+    assert_eq!(probability(3), expected);
+    assert_ne!(
+        probability(3),
+        model.predict_proba(&songs[3]).unwrap().to_vec()
+    );
+    let rejected = output.rejected[4].expect("an unknown genre gets no prediction");
+    assert_eq!(
+        (
+            manifest.inputs[rejected.column].name.as_str(),
+            rejected.problem
+        ),
+        ("genre", Problem::UnknownCategory)
+    );
+    assert!(output.columns[0].1.is_null(4));
+    assert!(output.rejected[..4].iter().all(Option::is_none));
+    // The set column holds the predictor's own sets.
+    let sets = output.columns[5]
+        .1
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    for (row, song) in songs.iter().enumerate().take(3) {
+        let p = model.predict_proba(song).unwrap();
+        let (_, set) = model.prediction_set(&p).unwrap();
+        let spelt: Vec<&str> = set
+            .iter()
+            .map(|&q| spotify_ml::popularity::QUARTILES[q])
+            .collect();
+        assert_eq!(sets.value(row), spelt.join("|"), "row {row}");
+    }
+
+    // A manifest that names other genres than the predictor's is refused.
+    let manifest_path = folder.join("bundle.json");
+    let text = std::fs::read_to_string(&manifest_path).unwrap();
+    std::fs::write(&manifest_path, text.replacen("\"pop\"", "\"polka\"", 1)).unwrap();
+    let error = match bundle::load(&folder) {
+        Ok(_) => panic!("a manifest with other genres loaded"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        error.contains("bundle.json") && error.contains("genres"),
+        "{error}"
+    );
+}
+
+/// A song's numeric fields by name, in model order.
+fn song_fields(song: &SongInput) -> Vec<(&'static str, f64)> {
+    song.numeric_fields()
+        .iter()
+        .map(|(name, value, _)| (*name, *value))
+        .collect()
+}

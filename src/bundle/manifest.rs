@@ -31,6 +31,9 @@ pub enum Task {
         /// The experiment's name, as `metrics.json` spells it.
         experiment: String,
     },
+    /// A song's popularity quartile from its audio features, its artist's popularity and its
+    /// genre (the popularity experiment's predictor, which the web app serves).
+    Popularity,
 }
 
 /// What a bundle outputs.
@@ -111,6 +114,9 @@ pub const SET_SEPARATOR: char = '|';
 pub enum InputType {
     /// A number; integer columns of a file are read as numbers too.
     Float64,
+    /// Text, one of the column's `categories` (a genre). In an `ndarray` row it is the index of
+    /// the category, `0..categories.len()`.
+    Utf8,
 }
 
 /// One input column.
@@ -131,6 +137,68 @@ pub struct InputColumn {
     /// Whether a row may lack it. Optional columns are missing together (a track without
     /// analysis means lacks all 24); the bundle then predicts from the others.
     pub optional: bool,
+    /// The values a text column takes, in index order (empty for a number column).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    /// What replaces the value when a row lacks it (the model was trained so, and is told that
+    /// it was replaced); such a row is not rejected. `None`: a row must have it, unless it is
+    /// optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imputed: Option<f64>,
+}
+
+impl InputColumn {
+    /// Whether the column's type, categories, range and imputed value agree: a text column has
+    /// distinct, non-empty categories and the range of their indices, a number column none; an
+    /// imputed value is in range, on a column that is not optional.
+    pub fn check(&self) -> Result<(), String> {
+        let name = &self.name;
+        if !(self.min.is_finite() && self.max.is_finite() && self.min <= self.max) {
+            return Err(format!(
+                "input column {name:?} has the range {}..{}",
+                self.min, self.max
+            ));
+        }
+        match self.dtype {
+            InputType::Float64 if !self.categories.is_empty() => {
+                return Err(format!("the number column {name:?} lists categories"))
+            }
+            InputType::Float64 => {}
+            InputType::Utf8 => {
+                let distinct: std::collections::HashSet<&String> = self.categories.iter().collect();
+                if self.categories.is_empty()
+                    || distinct.len() != self.categories.len()
+                    || self.categories.iter().any(String::is_empty)
+                {
+                    return Err(format!(
+                        "the text column {name:?} needs distinct, non-empty categories"
+                    ));
+                }
+                if self.min != 0.0 || self.max != (self.categories.len() - 1) as f64 {
+                    return Err(format!(
+                        "the text column {name:?} has the range {}..{}, not its categories' indices 0..{}",
+                        self.min,
+                        self.max,
+                        self.categories.len() - 1
+                    ));
+                }
+            }
+        }
+        if let Some(value) = self.imputed {
+            if self.optional || !(self.min..=self.max).contains(&value) {
+                return Err(format!(
+                    "input column {name:?}: the imputed value {value} is outside {}..{}, or the column is optional",
+                    self.min, self.max
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The index of a text column's category, if it is one.
+    pub fn category(&self, value: &str) -> Option<usize> {
+        self.categories.iter().position(|c| c == value)
+    }
 }
 
 /// The type of an output column.
@@ -334,12 +402,7 @@ impl Manifest {
             if !seen.insert(column.name.as_str()) {
                 return Err(format!("input column {:?} is listed twice", column.name));
             }
-            if !(column.min.is_finite() && column.max.is_finite() && column.min <= column.max) {
-                return Err(format!(
-                    "input column {:?} has the range {}..{}",
-                    column.name, column.min, column.max
-                ));
-            }
+            column.check()?;
         }
         let expected = expected_outputs(&self.name, &self.output)?;
         let found: Vec<(&str, OutputType)> = self

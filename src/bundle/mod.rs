@@ -23,6 +23,8 @@ mod blend;
 mod classifier;
 pub mod lightgbm;
 pub mod manifest;
+#[cfg(feature = "neural")]
+mod popularity;
 pub mod schema;
 mod valence;
 
@@ -35,9 +37,11 @@ use ndarray::{Array2, ArrayView2};
 pub use blend::{Blend, BlendError, BlendPart, NetworkEnsemble};
 pub use classifier::{save_classifier_bundle, write_classifier_bundle, ClassifierBundle};
 pub use manifest::{
-    ClassCalibration, InputColumn, Manifest, Member, OutputColumn, OutputKind, OutputType, Task,
-    Training, FORMAT, MANIFEST, SET_SEPARATOR, VERSION,
+    ClassCalibration, InputColumn, InputType, Manifest, Member, OutputColumn, OutputKind,
+    OutputType, Task, Training, FORMAT, MANIFEST, SET_SEPARATOR, VERSION,
 };
+#[cfg(feature = "neural")]
+pub use popularity::{save_popularity_bundle, PopularityBundle};
 pub use schema::{CheckedRows, Problem, Rejection};
 pub use valence::{write_valence_bundle, RouteModel, RoutePart, ValenceBundle, ValenceParts};
 
@@ -408,6 +412,15 @@ pub fn load(dir: &Path) -> Result<Box<dyn Bundle>, BundleError> {
     Ok(match manifest.task {
         Task::Valence => Box::new(ValenceBundle::from_manifest(dir, manifest)?),
         Task::Classifier { .. } => Box::new(ClassifierBundle::from_manifest(dir, manifest)?),
+        #[cfg(feature = "neural")]
+        Task::Popularity => Box::new(PopularityBundle::from_manifest(dir, manifest)?),
+        #[cfg(not(feature = "neural"))]
+        Task::Popularity => {
+            return Err(BundleError::invalid(
+                &dir.join(MANIFEST),
+                "a popularity bundle, but this build of spotify-ml has no popularity model (enable its `neural` feature)",
+            ))
+        }
     })
 }
 

@@ -56,6 +56,8 @@ pub fn known_column(name: &str) -> Option<InputColumn> {
         min: range.min,
         max: range.max,
         optional,
+        categories: Vec::new(),
+        imputed: None,
     })
 }
 
@@ -96,6 +98,8 @@ pub enum Problem {
     NotANumber,
     /// A value lies outside the column's valid range.
     OutOfRange,
+    /// A text column's value is none of its categories (a genre the model was not trained on).
+    UnknownCategory,
 }
 
 impl Problem {
@@ -105,6 +109,7 @@ impl Problem {
             Problem::Missing => "missing",
             Problem::NotANumber => "not_a_number",
             Problem::OutOfRange => "out_of_range",
+            Problem::UnknownCategory => "unknown_category",
         }
     }
 }
@@ -122,7 +127,8 @@ pub struct Rejection {
 }
 
 /// A bundle's input rows, checked: the matrix (columns in manifest order; optional columns NaN
-/// when a row lacks them all; rows that failed are NaN throughout) and each row's rejection.
+/// when a row lacks them all, an imputed column NaN where a row lacks it, a text column the
+/// index of its category; rows that failed are NaN throughout) and each row's rejection.
 #[derive(Clone, Debug)]
 pub struct CheckedRows {
     /// One row per input row.
@@ -142,7 +148,10 @@ impl CheckedRows {
 
 /// Checks every row of `rows` (manifest column order, NaN for missing) against `inputs`. A
 /// required column must be present, finite and in range. Optional columns are present together
-/// or missing together; when some are present, each must be finite and in range.
+/// or missing together; when some are present, each must be finite and in range. A column with
+/// an imputed value may be missing. A text column holds its category's index: anything else is
+/// [`Problem::UnknownCategory`]. With `nulls` (from a record batch), only nulls are missing;
+/// without, NaN is missing in an optional, imputed or text column.
 pub fn check_rows(
     inputs: &[InputColumn],
     rows: ArrayView2<'_, f64>,
@@ -163,8 +172,17 @@ pub fn check_rows(
             if col.optional && any_optional && all_optional_missing {
                 return None;
             }
-            let problem = if is_null(c) || (nulls.is_none() && value.is_nan() && col.optional) {
+            let text = col.dtype == InputType::Utf8;
+            let missing = is_null(c)
+                || (nulls.is_none()
+                    && value.is_nan()
+                    && (col.optional || col.imputed.is_some() || text));
+            let problem = if missing && col.imputed.is_some() {
+                return None;
+            } else if missing {
                 Problem::Missing
+            } else if text && !(value.fract() == 0.0 && value >= col.min && value <= col.max) {
+                Problem::UnknownCategory
             } else if !value.is_finite() {
                 Problem::NotANumber
             } else if value < col.min || value > col.max {
@@ -175,7 +193,7 @@ pub fn check_rows(
             Some(Rejection {
                 column: c,
                 problem,
-                value: if problem == Problem::Missing {
+                value: if matches!(problem, Problem::Missing | Problem::UnknownCategory) {
                     f64::NAN
                 } else {
                     value
@@ -198,8 +216,10 @@ pub fn check_rows(
 }
 
 /// Reads a bundle's input columns out of a record batch, matched by name, and checks every row.
-/// A column the bundle needs and the batch lacks is [`BundleError::MissingColumn`]; a column
-/// that is not numeric is [`BundleError::WrongType`]. Integer columns are read as numbers.
+/// A column the bundle needs and the batch lacks is [`BundleError::MissingColumn`] (an optional
+/// column, or one imputed where missing, may be absent: every row lacks it); a number
+/// column that is not numeric, or a text column that is not text, is [`BundleError::WrongType`].
+/// Integer columns are read as numbers, a text column's values as their categories' indices.
 pub fn rows_of_batch(
     bundle: &str,
     inputs: &[InputColumn],
@@ -211,7 +231,7 @@ pub fn rows_of_batch(
     let schema = batch.schema();
     for (c, column) in inputs.iter().enumerate() {
         let Ok(index) = schema.index_of(&column.name) else {
-            if column.optional {
+            if column.optional || column.imputed.is_some() {
                 nulls.push(vec![true; n]);
                 continue;
             }
@@ -221,11 +241,15 @@ pub fn rows_of_batch(
             });
         };
         let array = batch.column(index);
-        let values = as_f64(array).ok_or_else(|| BundleError::WrongType {
+        let wrong_type = || BundleError::WrongType {
             bundle: bundle.to_string(),
             column: column.name.clone(),
             found: array.data_type().to_string(),
-        })?;
+        };
+        let values = match column.dtype {
+            InputType::Float64 => as_f64(array).ok_or_else(wrong_type)?,
+            InputType::Utf8 => category_indices(column, array).ok_or_else(wrong_type)?,
+        };
         let mut is_null = vec![false; n];
         for r in 0..n {
             if values.is_null(r) {
@@ -237,6 +261,19 @@ pub fn rows_of_batch(
         nulls.push(is_null);
     }
     Ok(check_rows(inputs, matrix.view(), Some(&nulls)))
+}
+
+/// A text array's values as the indices of `column`'s categories (`-1` for any other text; null
+/// stays null); `None` unless the array is `Utf8`, `LargeUtf8` or `Utf8View`.
+fn category_indices(column: &InputColumn, array: &ArrayRef) -> Option<Float64Array> {
+    let index =
+        |value: Option<&str>| value.map(|text| column.category(text).map_or(-1.0, |i| i as f64));
+    Some(match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().map(index).collect(),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().map(index).collect(),
+        DataType::Utf8View => array.as_string_view().iter().map(index).collect(),
+        _ => return None,
+    })
 }
 
 /// A numeric array as `Float64` (integers and `Float32` converted exactly); `None` for other
@@ -369,6 +406,169 @@ mod tests {
         assert_eq!(checked.rows[[1, 1]], 4.0);
         let third = checked.rejected[2].unwrap();
         assert_eq!((third.column, third.problem), (1, Problem::Missing));
+    }
+
+    /// `energy`, an artist popularity imputed with 40 where missing, and a genre of two.
+    fn song_columns() -> Vec<InputColumn> {
+        let mut artist = known_column("energy").unwrap();
+        artist.name = "artist_popularity".into();
+        artist.max = 100.0;
+        artist.imputed = Some(40.0);
+        let genre = InputColumn {
+            name: "genre".into(),
+            dtype: InputType::Utf8,
+            unit: "genre".into(),
+            min: 0.0,
+            max: 1.0,
+            optional: false,
+            categories: vec!["pop".into(), "rock".into()],
+            imputed: None,
+        };
+        vec![known_column("energy").unwrap(), artist, genre]
+    }
+
+    #[test]
+    fn text_columns_read_as_category_indices_and_imputed_columns_may_be_missing() {
+        use arrow_array::LargeStringArray;
+        let schema = Schema::new(vec![
+            Field::new("genre", DataType::LargeUtf8, true),
+            Field::new("energy", DataType::Float64, true),
+            Field::new("artist_popularity", DataType::Float64, true),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(LargeStringArray::from(vec![
+                    Some("rock"),
+                    Some("pop"),
+                    Some("jazz"),
+                    None,
+                    Some("Rock"),
+                ])),
+                Arc::new(Float64Array::from(vec![0.5; 5])),
+                Arc::new(Float64Array::from(vec![
+                    Some(70.0),
+                    None,
+                    Some(1.0),
+                    Some(1.0),
+                    Some(1.0),
+                ])),
+            ],
+        )
+        .unwrap();
+        let checked = rows_of_batch("popularity", &song_columns(), &batch).unwrap();
+        assert_eq!(checked.rows.row(0).to_vec(), vec![0.5, 70.0, 1.0]);
+        assert!(
+            checked.rejected[1].is_none(),
+            "a missing imputed value is no problem"
+        );
+        assert!(checked.rows[[1, 1]].is_nan() && checked.rows[[1, 2]] == 0.0);
+        let problems: Vec<Option<(usize, Problem)>> = checked
+            .rejected
+            .iter()
+            .map(|r| r.map(|r| (r.column, r.problem)))
+            .collect();
+        assert_eq!(
+            problems[2..],
+            [
+                Some((2, Problem::UnknownCategory)),
+                Some((2, Problem::Missing)),
+                Some((2, Problem::UnknownCategory)),
+            ]
+        );
+
+        // A batch without the imputed column: every row lacks it. A number where text is due,
+        // or text where a number is, names the column.
+        let schema = Schema::new(vec![
+            Field::new("energy", DataType::Float64, true),
+            Field::new("genre", DataType::Utf8, true),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(Float64Array::from(vec![0.5])),
+                Arc::new(StringArray::from(vec!["pop"])),
+            ],
+        )
+        .unwrap();
+        let checked = rows_of_batch("popularity", &song_columns(), &batch).unwrap();
+        assert!(checked.rejected[0].is_none() && checked.rows[[0, 1]].is_nan());
+        let schema = Schema::new(vec![
+            Field::new("energy", DataType::Float64, true),
+            Field::new("genre", DataType::Int64, true),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(Float64Array::from(vec![0.5])),
+                Arc::new(Int64Array::from(vec![0])),
+            ],
+        )
+        .unwrap();
+        let error = rows_of_batch("popularity", &song_columns(), &batch)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("genre") && error.contains("Int64"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn in_an_ndarray_a_category_is_its_index_and_nan_is_missing_where_allowed() {
+        let rows = array![
+            [0.5, 70.0, 1.0],
+            [0.5, f64::NAN, 0.0],
+            [0.5, 70.0, 2.0],
+            [0.5, 70.0, 0.5],
+            [0.5, 70.0, f64::NAN],
+            [f64::NAN, 70.0, 0.0],
+        ];
+        let checked = check_rows(&song_columns(), rows.view(), None);
+        let problems: Vec<Option<(usize, Problem)>> = checked
+            .rejected
+            .iter()
+            .map(|r| r.map(|r| (r.column, r.problem)))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                None,
+                None,
+                Some((2, Problem::UnknownCategory)),
+                Some((2, Problem::UnknownCategory)),
+                Some((2, Problem::Missing)),
+                Some((0, Problem::NotANumber)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_column_whose_type_categories_range_or_imputed_value_disagree_is_refused() {
+        let good = song_columns();
+        for column in &good {
+            column.check().unwrap();
+        }
+        let mut numbers_with_categories = good[0].clone();
+        numbers_with_categories.categories = vec!["a".into()];
+        let mut repeated = good[2].clone();
+        repeated.categories = vec!["pop".into(), "pop".into()];
+        let mut wide = good[2].clone();
+        wide.max = 2.0;
+        let mut imputed_outside = good[1].clone();
+        imputed_outside.imputed = Some(101.0);
+        let mut imputed_optional = good[1].clone();
+        imputed_optional.optional = true;
+        for (bad, says) in [
+            (numbers_with_categories, "lists categories"),
+            (repeated, "distinct"),
+            (wide, "indices"),
+            (imputed_outside, "imputed value 101"),
+            (imputed_optional, "optional"),
+        ] {
+            let error = bad.check().unwrap_err();
+            assert!(error.contains(says) && error.contains(&bad.name), "{error}");
+        }
     }
 
     #[test]

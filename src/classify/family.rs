@@ -11,6 +11,7 @@ use crate::bundle::{save_classifier_bundle, Training};
 pub use crate::classify::error::ClassifyError;
 use crate::classify::experiment::ExperimentOutcome;
 use crate::classify::identity::ExperimentId;
+use crate::classify::report::ExperimentReport;
 use crate::classify::saved::SavedClassifier;
 
 /// How to run a family of experiments.
@@ -52,23 +53,8 @@ pub fn save_models(
                 report.feature_names.clone(),
                 model,
             );
-            let training = Training {
-                data_set: report.title.clone(),
-                rows: report.class_counts.iter().sum(),
-                date: crate::bundle::manifest::today(),
-                crate_version: env!("CARGO_PKG_VERSION").into(),
-                seed: config.seed,
-                model: format!("{} ({})", report.best, report.protocol),
-            };
-            let mut scores = BTreeMap::new();
-            if let Some(best) = report.models.iter().find(|m| m.name == report.best) {
-                let mean = &best.protocol.mean;
-                scores.insert("accuracy".to_string(), mean.accuracy);
-                scores.insert("accuracy_sd".to_string(), best.protocol.accuracy_sd);
-                scores.insert("macro_f1".to_string(), mean.macro_f1);
-                scores.insert("roc_auc".to_string(), mean.roc_auc);
-                scores.insert("log_loss".to_string(), mean.log_loss);
-            }
+            let training = bundle_training(config, report, report.best);
+            let scores = protocol_scores(report, report.best);
             let calibration = report
                 .calibration
                 .iter()
@@ -85,6 +71,41 @@ pub fn save_models(
         }
     }
     Ok(())
+}
+
+/// How the bundle of an experiment's `model` was trained: the experiment's data set and rows,
+/// today, this crate's version, the seed, and the model with its protocol.
+pub fn bundle_training(
+    config: &RunConfig,
+    report: &ExperimentReport,
+    model: crate::classify::identity::Candidate,
+) -> Training {
+    Training {
+        data_set: report.title.clone(),
+        rows: report.class_counts.iter().sum(),
+        date: crate::bundle::manifest::today(),
+        crate_version: env!("CARGO_PKG_VERSION").into(),
+        seed: config.seed,
+        model: format!("{model} ({})", report.protocol),
+    }
+}
+
+/// The protocol scores of an experiment's `model` for its bundle: mean accuracy and its
+/// standard deviation, macro F1, ROC AUC and log loss (none if the report lacks the model).
+pub fn protocol_scores(
+    report: &ExperimentReport,
+    model: crate::classify::identity::Candidate,
+) -> BTreeMap<String, f64> {
+    let mut scores = BTreeMap::new();
+    if let Some(found) = report.models.iter().find(|m| m.name == model) {
+        let mean = &found.protocol.mean;
+        scores.insert("accuracy".to_string(), mean.accuracy);
+        scores.insert("accuracy_sd".to_string(), found.protocol.accuracy_sd);
+        scores.insert("macro_f1".to_string(), mean.macro_f1);
+        scores.insert("roc_auc".to_string(), mean.roc_auc);
+        scores.insert("log_loss".to_string(), mean.log_loss);
+    }
+    scores
 }
 
 /// Model rows (the given audio features, in order) of the ids a source knows and that have

@@ -386,11 +386,15 @@ pub fn predict_lines(
             Some(row) => match model.predict(one_row(row).view()) {
                 Ok((_, checked)) if checked.rejected[0].is_some() => {
                     let rejection = checked.rejected[0].expect("checked just above");
+                    let value = if rejection.value.is_nan() {
+                        String::new()
+                    } else {
+                        format!(" ({})", rejection.value)
+                    };
                     format!(
-                        "{id} → cannot predict: {} is {} ({})",
+                        "{id} → cannot predict: {} is {}{value}",
                         manifest.inputs[rejection.column].name,
                         rejection.problem.name().replace('_', " "),
-                        rejection.value
                     )
                 }
                 Ok((Predictions::Classes(p), _)) => {

@@ -11,7 +11,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
     Volatility,
 };
-use spotify_ml::bundle::{output_field, Bundle};
+use spotify_ml::bundle::{output_field, Bundle, InputType};
 
 /// A bundle's output column as a SQL function: `moods(danceability, energy, …)` is the
 /// bundle `moods`'s label, `moods_p_happy(…)` its probability of `happy`, `valence_high(…)` the
@@ -31,7 +31,8 @@ pub struct BundleFunction {
     return_type: DataType,
     /// Named parameters, a user-defined arity and numeric arguments.
     signature: Signature,
-    /// The inputs as the batch handed to the bundle names them (`Float64`, nullable).
+    /// The inputs as the batch handed to the bundle names them (`Float64`, or `Utf8` for a
+    /// category; nullable).
     input_schema: SchemaRef,
     /// How many leading inputs every call must give (the rest are optional, given all or none).
     required: usize,
@@ -96,9 +97,10 @@ impl BundleFunction {
     pub fn all(bundle: Arc<dyn Bundle>) -> Result<Vec<BundleFunction>> {
         let manifest = bundle.manifest();
         let names: Vec<String> = manifest.inputs.iter().map(|c| c.name.clone()).collect();
-        let fields: Vec<Field> = names
+        let fields: Vec<Field> = manifest
+            .inputs
             .iter()
-            .map(|name| Field::new(name, DataType::Float64, true))
+            .map(|c| Field::new(&c.name, argument_type(c), true))
             .collect();
         let input_schema = Arc::new(Schema::new(fields));
         // Optional inputs may be left out only when they are the trailing ones, all together.
@@ -178,6 +180,22 @@ impl BundleFunction {
     }
 }
 
+/// The type an input's argument is coerced to: `Utf8` for a category, else `Float64`.
+fn argument_type(column: &spotify_ml::bundle::InputColumn) -> DataType {
+    match column.dtype {
+        InputType::Float64 => DataType::Float64,
+        InputType::Utf8 => DataType::Utf8,
+    }
+}
+
+/// Whether the bundles read a column of this type as text (a category): strings, NULL literals.
+fn is_text(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Null | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
 /// Whether the bundles read a column of this type as numbers, exactly as
 /// `spotify_ml::bundle::schema::rows_of_batch` does (integers and floats; NULL literals).
 fn is_number(data_type: &DataType) -> bool {
@@ -239,15 +257,31 @@ impl ScalarUDFImpl for BundleFunction {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         self.check_arity(arg_types.len())?;
         for (column, data_type) in self.inputs().iter().zip(arg_types) {
-            if !is_number(data_type) {
-                return plan_err!(
-                    "{}(): argument `{}` is {data_type}, not a number (integer or float)",
-                    self.name,
-                    column.name
-                );
+            match column.dtype {
+                InputType::Float64 if !is_number(data_type) => {
+                    return plan_err!(
+                        "{}(): argument `{}` is {data_type}, not a number (integer or float)",
+                        self.name,
+                        column.name
+                    );
+                }
+                InputType::Utf8 if !is_text(data_type) => {
+                    return plan_err!(
+                        "{}(): argument `{}` is {data_type}, not text (one of: {})",
+                        self.name,
+                        column.name,
+                        column.categories.join(", ")
+                    );
+                }
+                _ => {}
             }
         }
-        Ok(vec![DataType::Float64; arg_types.len()])
+        Ok(self
+            .inputs()
+            .iter()
+            .take(arg_types.len())
+            .map(argument_type)
+            .collect())
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {

@@ -6,10 +6,11 @@
 //! `moods_p_happy(…)`, `moods_p_sad(…)`… (`Float64`). These are the column names
 //! `score_catalogue` writes, so a query and a scored file speak the same names. Arguments are
 //! the bundle's inputs, by position in the manifest's order or by name (`energy => energy`); a
-//! missing or non-numeric argument is a planning error that names it. Rows with a missing,
-//! non-finite or out-of-range value get null, as in the streaming scorer: rows go through
-//! [`spotify_ml::bundle::Bundle::predict_batch`] itself, so the predictions are its own, bit for
-//! bit.
+//! text input (the popularity bundle's `genre`) takes a string. A missing argument, or one of
+//! the wrong kind (text for a number, a number for text), is a planning error that names it.
+//! Rows with an unknown category, or a missing, non-finite or out-of-range value, get null, as
+//! in the streaming scorer: rows go through [`spotify_ml::bundle::Bundle::predict_batch`]
+//! itself, so the predictions are its own, bit for bit.
 //!
 //! ```no_run
 //! use std::path::PathBuf;

@@ -45,13 +45,14 @@ impl Format {
     }
 }
 
-/// One column the job reads: its name, whether some bundle cannot do without it, and the first
-/// bundle that needs it.
+/// One column the job reads: its name, whether some bundle cannot do without it, the first
+/// bundle that needs it, and whether that bundle reads it as text (a category) or a number.
 #[derive(Clone, Debug)]
 pub(crate) struct Needed {
     pub name: String,
     pub required: bool,
     pub bundle: String,
+    pub text: bool,
 }
 
 /// What the job reads from every file: the id column and the bundles' input columns.
@@ -80,6 +81,14 @@ enum Kind {
     },
 }
 
+/// Whether a type is read as text.
+fn text(dtype: &DataType) -> bool {
+    matches!(
+        dtype,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
 /// Whether a type is read as a number.
 fn numeric(dtype: &DataType) -> bool {
     matches!(
@@ -98,8 +107,8 @@ fn numeric(dtype: &DataType) -> bool {
 }
 
 /// The indices of the columns to read from a file with `schema`: the id column, then each
-/// needed column the file has. A missing required column, a missing id column or a needed
-/// column that is not numeric is an error naming the file and column.
+/// needed column the file has. A missing required column, a missing id column, or a needed
+/// column that is not numeric (not text, for a category) is an error naming the file and column.
 fn projection(path: &Path, schema: &Schema, needs: &Needs) -> Result<Vec<usize>, ScoreError> {
     let id = schema
         .index_of(&needs.id)
@@ -113,7 +122,11 @@ fn projection(path: &Path, schema: &Schema, needs: &Needs) -> Result<Vec<usize>,
         match schema.index_of(&column.name) {
             Ok(i) => {
                 let dtype = schema.field(i).data_type();
-                if !numeric(dtype) {
+                if !(if column.text {
+                    text(dtype)
+                } else {
+                    numeric(dtype)
+                }) {
                     return Err(ScoreError::WrongType {
                         path: path.to_path_buf(),
                         column: column.name.clone(),
@@ -180,11 +193,12 @@ impl InputFile {
                     path: path.to_path_buf(),
                     source: Box::new(e),
                 })?;
-                // Needed columns are numbers, the others text (read only if projected).
+                // Needed columns are numbers unless they are categories, the others text (read
+                // only if projected).
                 let fields: Vec<Field> = headers
                     .iter()
                     .map(|name| {
-                        let number = needs.columns.iter().any(|c| c.name == name);
+                        let number = needs.columns.iter().any(|c| c.name == name && !c.text);
                         let dtype = if number && name != needs.id {
                             DataType::Float64
                         } else {
@@ -297,5 +311,112 @@ impl InputFile {
                 })))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::Array;
+
+    fn needs() -> Needs {
+        let column = |name: &str, required, text| Needed {
+            name: name.into(),
+            required,
+            bundle: "popularity".into(),
+            text,
+        };
+        Needs {
+            id: "id".into(),
+            columns: vec![
+                column("energy", true, false),
+                column("artist_popularity", false, false),
+                column("genre", true, true),
+            ],
+        }
+    }
+
+    /// The batches of a file, concatenated.
+    fn read(file: &InputFile) -> RecordBatch {
+        let batches: Vec<RecordBatch> = file
+            .batches(0, 2)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+    }
+
+    #[test]
+    fn a_csv_reads_a_category_as_text_and_numbers_as_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("songs.csv");
+        std::fs::write(
+            &path,
+            "id,genre,energy,artist_popularity,notes\na,pop,0.5,70,x\nb,42,0.25,,y\nc,,0.75,10,z\n",
+        )
+        .unwrap();
+        let file = InputFile::open(&path, &needs()).unwrap();
+        let batch = read(&file);
+        let names: Vec<&str> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["id", "genre", "energy", "artist_popularity"]);
+        assert_eq!(batch.column(1).data_type(), &DataType::Utf8);
+        assert_eq!(batch.column(2).data_type(), &DataType::Float64);
+        let genre = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow_array::StringArray>();
+        let genre = genre.unwrap();
+        assert_eq!(genre.value(1), "42", "a number in a text column stays text");
+        assert!(batch.column(3).is_null(1) && genre.is_null(2));
+    }
+
+    #[test]
+    fn a_parquet_category_must_be_text_and_an_imputed_column_may_be_absent() {
+        use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
+        use arrow_schema::Field;
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, genre: ArrayRef| {
+            let path = dir.path().join(name);
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Utf8, true),
+                Field::new("energy", DataType::Float64, true),
+                Field::new("genre", genre.data_type().clone(), true),
+            ]));
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from(vec!["a"])),
+                    Arc::new(Float64Array::from(vec![0.5])),
+                    genre,
+                ],
+            )
+            .unwrap();
+            let file = File::create(&path).unwrap();
+            let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+            writer.write(&batch).unwrap();
+            writer.close().unwrap();
+            path
+        };
+        let text = write("text.parquet", Arc::new(StringArray::from(vec!["pop"])));
+        let file = InputFile::open(&text, &needs()).unwrap();
+        assert_eq!(
+            read(&file).num_columns(),
+            3,
+            "no artist_popularity column: none read"
+        );
+        let numbers = write("numbers.parquet", Arc::new(Int64Array::from(vec![1])));
+        let error = InputFile::open(&numbers, &needs())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("numbers.parquet") && error.contains("genre") && error.contains("Int64"),
+            "{error}"
+        );
     }
 }

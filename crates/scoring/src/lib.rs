@@ -315,22 +315,24 @@ pub fn score(job: &ScoreJob) -> Result<Summary, ScoreError> {
 }
 
 /// The columns to read: the id, then every bundle's inputs (required if any bundle requires
-/// it).
+/// it: a column that is optional, or imputed where missing, may be absent from a file).
 fn needs(id: &str, bundles: &[Box<dyn Bundle>]) -> Needs {
     let mut columns: Vec<Needed> = Vec::new();
     for bundle in bundles {
         let manifest = bundle.manifest();
         for input in &manifest.inputs {
+            let required = !input.optional && input.imputed.is_none();
             match columns.iter_mut().find(|c| c.name == input.name) {
-                Some(known) if !input.optional && !known.required => {
+                Some(known) if required && !known.required => {
                     known.required = true;
                     known.bundle = manifest.name.clone();
                 }
                 Some(_) => {}
                 None => columns.push(Needed {
                     name: input.name.clone(),
-                    required: !input.optional,
+                    required,
                     bundle: manifest.name.clone(),
+                    text: input.dtype == spotify_ml::bundle::InputType::Utf8,
                 }),
             }
         }
@@ -455,9 +457,15 @@ fn score_piece(
     Ok(Scored { batch, rejected })
 }
 
-/// `out_of_range: loudness = 7.5`, `missing: energy`.
+/// `out_of_range: loudness = 7.5`, `missing: energy`, `unknown_category: genre`.
 fn reason_text(column: &str, rejection: &Rejection) -> String {
-    if rejection.value.is_nan() && rejection.problem == spotify_ml::bundle::Problem::Missing {
+    use spotify_ml::bundle::Problem;
+    if rejection.value.is_nan()
+        && matches!(
+            rejection.problem,
+            Problem::Missing | Problem::UnknownCategory
+        )
+    {
         format!("{}: {column}", rejection.problem.name())
     } else {
         format!(

@@ -17,7 +17,7 @@ use criterion::{criterion_main, Criterion, Throughput};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use spotify_ml::popularity::{PopularityPredictor, QuartileModel, DEFAULT_MODEL_DIR};
+use spotify_ml::popularity::{QuartileModel, DEFAULT_MODEL_DIR};
 use tower::ServiceExt;
 use web_app::load::random_songs;
 use web_app::App;
@@ -125,8 +125,9 @@ fn web_app(c: &mut Criterion) {
                 .join("../..")
                 .join(DEFAULT_MODEL_DIR)
         });
-    match PopularityPredictor::load(&dir) {
+    match spotify_ml::bundle::PopularityBundle::load(&dir) {
         Ok(trained) => {
+            let trained = trained.into_predictor();
             let router = App::new(Arc::new(trained)).router();
             group.bench_function("api_predict_in_process_trained_model", |b| {
                 b.iter(|| in_process(&runtime, &router, "/api/predict", JSON, &json))

@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use spotify_ml::bundle::{BundleError, PopularityBundle};
 use spotify_ml::dataset::DataDir;
-use spotify_ml::popularity::{PopularityPredictor, PredictorError, DEFAULT_MODEL_DIR};
+use spotify_ml::popularity::{PopularityPredictor, DEFAULT_MODEL_DIR};
 use web_app::{App, TrackLookup};
 
 /// Serve the popularity web app.
@@ -43,17 +44,17 @@ struct Args {
 /// that no `--model` was given, where it looked, and how to get a model.
 fn load_model(dir: Option<&std::path::Path>) -> anyhow::Result<PopularityPredictor> {
     let path = dir.unwrap_or(DEFAULT_MODEL_DIR.as_ref());
-    let model = match PopularityPredictor::load(path) {
-        Ok(model) => model,
-        Err(error @ PredictorError::Missing { .. }) if dir.is_none() => {
+    let model = match PopularityBundle::load(path) {
+        Ok(bundle) => bundle.into_predictor(),
+        Err(error @ BundleError::Read { .. }) if dir.is_none() && !path.exists() => {
             let here = std::env::current_dir().unwrap_or_default();
             return Err(anyhow::Error::new(error).context(format!(
                 "no --model given, and no model in the default {DEFAULT_MODEL_DIR} under {}: \
-                 pass --model DIR (the folder popularity_classifier saved), or train one there",
+                 pass --model DIR (the folder popularity_classifier saved), or train one there \
+                 with `cargo run --release --example popularity_classifier`",
                 here.display()
             )));
         }
-        // A missing model's error says which command trains one.
         Err(error) => return Err(error.into()),
     };
     eprintln!("serving the popularity model in {}", path.display());

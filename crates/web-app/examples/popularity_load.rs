@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use spotify_ml::popularity::{PopularityPredictor, QuartileModel, DEFAULT_MODEL_DIR};
+use spotify_ml::popularity::{QuartileModel, DEFAULT_MODEL_DIR};
 use web_app::load::{self, LoadPlan};
 use web_app::App;
 
@@ -78,7 +78,7 @@ fn load_model(args: &Args) -> anyhow::Result<(Arc<dyn QuartileModel>, String)> {
             "the tests' fixed linear model".into(),
         ));
     }
-    let model = PopularityPredictor::load(&args.model)?;
+    let model = spotify_ml::bundle::PopularityBundle::load(&args.model)?.into_predictor();
     let description = format!("the popularity model in {}", args.model.display());
     Ok((Arc::new(model), description))
 }
