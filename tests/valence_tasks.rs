@@ -105,12 +105,17 @@ fn assert_predicts_every_id_in_order(data: &Path, predictions: &Path) {
     assert!(max - min > 0.3, "predictions span only {min}..{max}");
 }
 
-/// The run's valence bundle (Task 1's or Task 2's), loaded and given the evaluation tracks'
-/// features (analysis means missing where a track has none), predicts `predictions.csv` byte for
-/// byte, from an `ndarray` and from an Arrow record batch alike.
-fn assert_bundle_reproduces_the_predictions(run: &Path, eval: &[spotify_ml::dataset::Track]) {
+/// The run's valence bundle (Task 1's or Task 2's, named `name`), loaded and given the
+/// evaluation tracks' features (analysis means missing where a track has none), predicts
+/// `predictions.csv` byte for byte, from an `ndarray` and from an Arrow record batch alike.
+fn assert_bundle_reproduces_the_predictions(
+    run: &Path,
+    name: &str,
+    eval: &[spotify_ml::dataset::Track],
+) {
     use spotify_ml::bundle::{self, Predictions};
     let valence = bundle::load(&run.join("bundle")).expect("the bundle loads");
+    assert_eq!(valence.manifest().name, name);
     let columns = spotify_ml::dataset::FeatureSet::audio_with_analysis().columns;
     let inputs = &valence.manifest().inputs;
     let rows = ndarray::Array2::from_shape_fn((eval.len(), inputs.len()), |(r, c)| {
@@ -170,7 +175,10 @@ fn assert_bundle_reproduces_the_predictions(run: &Path, eval: &[spotify_ml::data
         .iter()
         .map(|(f, _)| f.name().as_str())
         .collect();
-    assert_eq!(names, ["valence", "valence_low", "valence_high"]);
+    assert_eq!(
+        names,
+        [name, &format!("{name}_low"), &format!("{name}_high")]
+    );
     for (i, expected) in [
         values,
         intervals.iter().map(|i| i.0).collect(),
@@ -264,7 +272,7 @@ fn quick_task1_then_task2_run_end_to_end_on_the_real_data() {
             assert!((expected - written).abs() < 1e-6, "track {i}");
         }
     }
-    assert_bundle_reproduces_the_predictions(&task1, &eval);
+    assert_bundle_reproduces_the_predictions(&task1, "valence", &eval);
 
     // Near twins are many among the chart tracks: correcting them lowers the CV MAE, and the
     // evaluation tracks that take a twin's valence are the ones the report counts.
@@ -305,7 +313,7 @@ fn quick_task1_then_task2_run_end_to_end_on_the_real_data() {
     assert_intervals_hold_their_coverage(&metrics);
     assert!(task2.join("learning_curve_audio_analysis.png").is_file());
     // Task 2's choice, networks or not, is a bundle too, and predicts its predictions.csv.
-    assert_bundle_reproduces_the_predictions(&task2, &eval);
+    assert_bundle_reproduces_the_predictions(&task2, "valence_nn", &eval);
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(task2.join("bundle").join("bundle.json")).unwrap(),
     )

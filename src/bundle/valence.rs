@@ -150,6 +150,9 @@ pub struct RoutePart<'a> {
 
 /// What [`write_valence_bundle`] saves.
 pub struct ValenceParts<'a> {
+    /// The bundle's name, and so its output columns: `<name>`, `<name>_low` and `<name>_high`
+    /// (`valence` for Task 1's, `valence_nn` for Task 2's, so that one job can score both).
+    pub name: &'a str,
     /// The chosen model's route.
     pub best: RoutePart<'a>,
     /// The audio-only fallback's route, when the chosen model needs the analysis means.
@@ -231,7 +234,7 @@ fn write_members(dir: &Path, parts: ValenceParts<'_>) -> Result<Manifest, Bundle
     let manifest = Manifest {
         format: FORMAT.into(),
         version: VERSION,
-        name: "valence".into(),
+        name: parts.name.into(),
         task: Task::Valence,
         output: OutputKind::Value {
             min: 0.0,
@@ -239,7 +242,7 @@ fn write_members(dir: &Path, parts: ValenceParts<'_>) -> Result<Manifest, Bundle
             coverage: Some(coverage),
         },
         inputs,
-        outputs: outputs(coverage),
+        outputs: outputs(parts.name, coverage),
         training: parts.training,
         scores: parts.scores,
         members,
@@ -263,20 +266,20 @@ pub(super) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Bun
     })
 }
 
-fn outputs(coverage: f64) -> Vec<OutputColumn> {
+fn outputs(name: &str, coverage: f64) -> Vec<OutputColumn> {
     let column = |name: &str, description: String| OutputColumn {
         name: name.into(),
         dtype: OutputType::Float64,
         description,
     };
     vec![
-        column("valence", "predicted valence, 0..1".into()),
+        column(name, "predicted valence, 0..1".into()),
         column(
-            "valence_low",
+            &format!("{name}_low"),
             format!("low end of the conformal interval at coverage {coverage}"),
         ),
         column(
-            "valence_high",
+            &format!("{name}_high"),
             format!("high end of the conformal interval at coverage {coverage}"),
         ),
     ]
@@ -573,6 +576,7 @@ mod tests {
         let (best_intervals, fallback_intervals) = (intervals(0.2, 0.05), intervals(0.3, 0.1));
         let dir = tempfile::tempdir().unwrap();
         let parts = ValenceParts {
+            name: "valence",
             best: RoutePart {
                 model: RouteModel::Model(&best),
                 twins: Some((TwinLookup::fit(x_full.view(), y.view()).unwrap(), 1e-6)),
@@ -707,6 +711,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let intervals = intervals(0.2, 0.05);
         let parts = ValenceParts {
+            name: "valence",
             best: RoutePart {
                 model: RouteModel::Blend(&blend),
                 twins: None,
@@ -904,6 +909,7 @@ mod tests {
         );
         let interval_model = intervals(0.2, 0.05);
         let parts = ValenceParts {
+            name: "valence",
             best: RoutePart {
                 model: RouteModel::Model(&boosting),
                 twins: None,
@@ -942,6 +948,7 @@ mod tests {
         let dir = f.dir.path().join("valence");
         let only = intervals(0.2, 0.05);
         let parts = ValenceParts {
+            name: "valence",
             best: RoutePart {
                 model: RouteModel::Model(&f.fallback),
                 twins: None,

@@ -432,6 +432,7 @@ fn bundle(
     let (best, fallback) = (chosen.best_index(), chosen.fallback_index());
     write_bundle(
         "task1",
+        "valence",
         &out.file("bundle"),
         inputs,
         config.seed,
@@ -468,6 +469,7 @@ fn boosting_bundle(
         ("cv_r2".to_string(), result.scores.r2),
     ]);
     let parts = ValenceParts {
+        name: "valence",
         best: RoutePart {
             model: RouteModel::Model(&model),
             twins: None,

@@ -206,6 +206,7 @@ fn bundle(
 ) -> Result<(), PipelineError> {
     write_bundle(
         "task2",
+        "valence_nn",
         &out.file("bundle"),
         inputs,
         config.run.seed,

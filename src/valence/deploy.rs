@@ -41,11 +41,13 @@ impl DeployedRoute<'_> {
     }
 }
 
-/// Writes the bundle of `best` (and of `fallback`, for the tracks without the analysis means
+/// Writes the bundle `name` (its output columns `<name>`, `<name>_low`, `<name>_high`) of `best`
+/// (and of `fallback`, for the tracks without the analysis means
 /// when `best` needs them) into `dir`, with the best route's cross-validated scores: MAE and R²
 /// without and with near twins, and the intervals' cross-fitted coverage and width.
 pub fn write_bundle(
     task: &'static str,
+    name: &str,
     dir: &Path,
     inputs: &ValenceInputs,
     seed: u64,
@@ -69,6 +71,7 @@ pub fn write_bundle(
         );
     }
     let parts = ValenceParts {
+        name,
         best: best.part(inputs)?,
         fallback: fallback.as_ref().map(|f| f.part(inputs)).transpose()?,
         training: Training {

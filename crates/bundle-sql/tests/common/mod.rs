@@ -87,6 +87,7 @@ pub fn valence_bundle(dir: &Path) -> PathBuf {
     bundle::write_valence_bundle(
         &path,
         ValenceParts {
+            name: "valence",
             best: RoutePart {
                 model: bundle::RouteModel::Model(&best),
                 twins: None,

@@ -53,6 +53,7 @@ pub fn valence_bundle(dir: &Path) -> PathBuf {
     bundle::write_valence_bundle(
         &path,
         ValenceParts {
+            name: "valence",
             best: RoutePart {
                 model: bundle::RouteModel::Model(&model),
                 twins: Some((TwinLookup::fit(x.view(), y.view()).unwrap(), 0.5)),
