@@ -44,13 +44,20 @@ pub enum BlendError {
 }
 
 impl Blend {
-    /// A blend of `parts`, each weight finite and positive, each part taking `feature_names`.
+    /// A blend of `parts`, each weight positive, the weights summing to 1 (within 1e-9), each
+    /// part taking `feature_names`.
     pub fn new(
         feature_names: Vec<String>,
         parts: Vec<(f64, BlendPart)>,
     ) -> Result<Blend, BlendError> {
         if parts.is_empty() {
             return Err(BlendError::Invalid("no parts".into()));
+        }
+        let total: f64 = parts.iter().map(|(weight, _)| weight).sum();
+        if (total - 1.0).abs() > 1e-9 {
+            return Err(BlendError::Invalid(format!(
+                "the weights sum to {total}, not 1"
+            )));
         }
         for (weight, part) in &parts {
             if !(weight.is_finite() && *weight > 0.0 && *weight <= 1.0) {

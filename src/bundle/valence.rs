@@ -1,6 +1,7 @@
-//! The valence bundle: Task 1's chosen model, its audio-only fallback for tracks without
-//! analysis means, each one's near-twin table (when its radius is set) and conformal intervals.
-//! It predicts exactly what Task 1 writes into `predictions.csv`.
+//! The valence bundle: Task 1's or Task 2's chosen model (one model file, or a blend of model
+//! files and networks), its audio-only fallback for tracks without analysis means, each one's
+//! near-twin table (when its radius is set) and conformal intervals. It predicts exactly what
+//! the task writes into `predictions.csv`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -116,6 +117,16 @@ pub enum RouteModel<'a> {
     Blend(&'a Blend),
 }
 
+impl RouteModel<'_> {
+    /// The columns it takes, in order.
+    fn feature_names(&self) -> &[String] {
+        match self {
+            RouteModel::Model(model) => &model.feature_names,
+            RouteModel::Blend(blend) => blend.feature_names(),
+        }
+    }
+}
+
 /// A route's model, loaded.
 enum Loaded {
     Model(Box<ModelFile>),
@@ -226,11 +237,8 @@ fn write_members(dir: &Path, parts: ValenceParts<'_>) -> Result<Manifest, Bundle
         write_json(&dir.join(&file), &IntervalsFile::of(part.intervals))?;
         members.push(member(&file, &format!("{route}_intervals")));
     }
-    let best_names = match parts.best.model {
-        RouteModel::Model(model) => &model.feature_names[..],
-        RouteModel::Blend(blend) => blend.feature_names(),
-    };
-    let inputs = input_columns(best_names).map_err(|problem| BundleError::invalid(dir, problem))?;
+    let inputs = input_columns(parts.best.model.feature_names())
+        .map_err(|problem| BundleError::invalid(dir, problem))?;
     let manifest = Manifest {
         format: FORMAT.into(),
         version: VERSION,
@@ -821,6 +829,31 @@ mod tests {
             Err(e) => e.to_string(),
         };
         assert!(error.contains("plain JSON file name"), "{error}");
+    }
+
+    #[test]
+    fn a_blend_needs_positive_weights_summing_to_one_on_its_own_columns() {
+        use crate::bundle::{Blend, BlendPart};
+        let audio = FeatureSet::audio().names();
+        let x = rows_in_range(&input_columns(&audio).unwrap(), 30, 4);
+        let y = x.column(0).to_owned();
+        let part = |weight: f64, names: Vec<String>| {
+            (weight, BlendPart::Model(Box::new(knn(&x, &y, names))))
+        };
+        let error = |parts| Blend::new(audio.clone(), parts).err().unwrap().to_string();
+        let short = error(vec![part(0.5, audio.clone()), part(0.25, audio.clone())]);
+        assert!(short.contains("sum to 0.75"), "{short}");
+        let negative = error(vec![part(1.5, audio.clone()), part(-0.5, audio.clone())]);
+        assert!(negative.contains("not in (0, 1]"), "{negative}");
+        let mut renamed = audio.clone();
+        renamed[0] = "valence".into();
+        let other = error(vec![part(1.0, renamed)]);
+        assert!(other.contains("not the blend's"), "{other}");
+        assert!(Blend::new(
+            audio.clone(),
+            vec![part(0.75, audio.clone()), part(0.25, audio.clone())]
+        )
+        .is_ok());
     }
 
     /// The error of loading the fixture's bundle after `damage` changed its folder.

@@ -272,8 +272,11 @@ impl ForestClassifier {
         for sum in &mut sums {
             *sum /= n;
         }
-        Ok(Array2::from_shape_vec((x.nrows(), k), sums)
-            .expect("the flattened trees give one share per class and row"))
+        Array2::from_shape_vec((x.nrows(), k), sums).map_err(|e| {
+            ModelError::InvalidModel(format!(
+                "the flattened trees did not give one share per class and row: {e}"
+            ))
+        })
     }
 
     fn check_width(&self, x: ArrayView2<'_, f64>) -> Result<(), ModelError> {
@@ -361,8 +364,9 @@ impl ForestClassifier {
                 sum.into_iter().map(|s| s / n).collect()
             })
             .collect();
-        Ok(Array2::from_shape_vec((x.nrows(), k), rows.concat())
-            .expect("every row has one share per class"))
+        Array2::from_shape_vec((x.nrows(), k), rows.concat()).map_err(|e| {
+            ModelError::InvalidModel(format!("the trees did not give one share per class: {e}"))
+        })
     }
 }
 

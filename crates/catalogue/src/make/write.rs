@@ -108,6 +108,8 @@ impl Catalogue {
         }
         let temporary = temporary_beside(path)?;
         let progress = progress_bar(options.progress, self.rows());
+        // Cleared on every return, an error's included, so no half-drawn bar stays on stderr.
+        let _clear = ClearOnDrop(progress.clone());
         let batch_rows = self.batch_rows().next_multiple_of(PARQUET_WRITE_BATCH_ROWS);
         let mut batches = self.batches_of(sources, batch_rows);
         let io = |action| {
@@ -175,6 +177,15 @@ fn temporary_beside(path: &Path) -> Result<tempfile::NamedTempFile, Error> {
         action: "creating a temporary file in the output's folder",
         source,
     })
+}
+
+/// Clears its progress bar when dropped.
+struct ClearOnDrop(ProgressBar);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
 }
 
 fn progress_bar(visible: bool, rows: u64) -> ProgressBar {
