@@ -2,12 +2,13 @@
 
 use linfa::traits::{Fit, PredictInplace};
 use linfa::{DatasetBase, ParamGuard};
-use ndarray::{Array1, Array2, ArrayView1, Axis};
+use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use evaluation::{ParamSet, ParamSetExt, SearchSpace, Tunable, Value};
 
+use crate::blocked::Blocked;
 use crate::error::ModelError;
 
 /// How neighbours' targets are averaged.
@@ -120,16 +121,9 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for KnnValidParams {
 }
 
 impl Knn {
-    fn predict_row(&self, row: ArrayView1<'_, f64>) -> f64 {
-        let mut nearest: Vec<(f64, usize)> = self
-            .x
-            .axis_iter(Axis(0))
-            .enumerate()
-            .map(|(i, train)| {
-                let d: f64 = train.iter().zip(row).map(|(a, b)| (a - b) * (a - b)).sum();
-                (d, i)
-            })
-            .collect();
+    /// The prediction of one row from its squared distance to every training row.
+    fn predict_from(&self, distances: &[f64]) -> f64 {
+        let mut nearest: Vec<(f64, usize)> = distances.iter().copied().zip(0..).collect();
         let k = self.params.k.min(nearest.len());
         nearest.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
         let nearest = &nearest[..k];
@@ -155,10 +149,16 @@ impl PredictInplace<Array2<f64>, Array1<f64>> for Knn {
             y.fill(f64::NAN);
             return;
         }
+        // The training rows interleaved once per call; each row's distances are the
+        // row-by-row sums, bit for bit (`crate::blocked`).
+        let blocked = Blocked::new(self.x.view());
         let values: Vec<f64> = x
             .axis_iter(Axis(0))
             .into_par_iter()
-            .map(|row| self.predict_row(row))
+            .map_init(Vec::new, |distances, row| {
+                blocked.squared_distances(&row.to_vec(), distances);
+                self.predict_from(distances)
+            })
             .collect();
         y.assign(&Array1::from(values));
     }

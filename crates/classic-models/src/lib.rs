@@ -24,6 +24,7 @@ macro_rules! debug_as_struct {
 }
 
 mod binning;
+mod blocked;
 mod boost_core;
 mod boosted_tree;
 pub mod boosting;

@@ -8,6 +8,8 @@
 //! the copy is trusted.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+
+use crate::blocked::Blocked;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -74,17 +76,19 @@ impl TwinLookup {
             ));
         }
         let queries = self.scaler.transform(x)?;
+        let blocked = Blocked::new(self.x.view());
         Ok(queries
             .axis_iter(Axis(0))
             .into_par_iter()
-            .map(|query| self.nearest_row(query))
+            .map(|query| self.nearest_below(&blocked, query, f64::INFINITY))
             .collect())
     }
 
     /// The nearest training row of every row of `x` if it lies within `radius` (`distance <=
     /// radius`, exactly as a caller would test [`TwinLookup::nearest`]'s answer), else `None`.
-    /// Rows farther than the radius are dropped after a few columns, which makes this much faster
-    /// than [`TwinLookup::nearest`] when few rows have a twin. Rows with NaN or infinity are
+    /// Training rows are scanned 8 at a time, and a block whose partial distances all pass the
+    /// radius is left after a few columns, which makes this faster than [`TwinLookup::nearest`]
+    /// when few rows have a twin. Rows with NaN or infinity are
     /// `None` rather than an error: this is the per-row path of batch scoring.
     pub fn nearest_within(
         &self,
@@ -101,6 +105,7 @@ impl TwinLookup {
         // `distance <= radius` is dropped, and the final test is the caller's own.
         let bound = (radius * (1.0 + 1e-9)).powi(2) + f64::MIN_POSITIVE;
         let queries = self.scaler.transform(x)?;
+        let blocked = Blocked::new(self.x.view());
         Ok(queries
             .axis_iter(Axis(0))
             .into_par_iter()
@@ -108,41 +113,27 @@ impl TwinLookup {
                 if query.iter().any(|v| !v.is_finite()) {
                     return None;
                 }
-                let found = self.nearest_below(query, bound);
+                let found = self.nearest_below(&blocked, query, bound);
                 (found.distance <= radius).then_some(found)
             })
             .collect())
     }
 
-    fn nearest_row(&self, query: ArrayView1<'_, f64>) -> Nearest {
-        self.nearest_below(query, f64::INFINITY)
-    }
-
     /// The nearest row among those whose squared distance is at most `bound` (distance infinity
-    /// when there is none).
-    fn nearest_below(&self, query: ArrayView1<'_, f64>, bound: f64) -> Nearest {
-        let query: Vec<f64> = query.to_vec();
-        let mut best = bound;
-        let mut sum = 0.0;
-        let mut ties = 0usize;
-        for (row, &target) in self.x.axis_iter(Axis(0)).zip(&self.y) {
-            // Stop summing once the row is already farther than the best so far.
-            let mut distance = 0.0;
-            for (a, b) in row.iter().zip(&query) {
-                distance += (a - b) * (a - b);
-                if distance > best {
-                    break;
-                }
-            }
-            if distance < best {
-                best = distance;
-                sum = target;
+    /// when there is none): the mean target of the rows at that distance. The same rows, sums
+    /// and comparisons as a row-by-row scan, so the same answer bit for bit.
+    fn nearest_below(&self, rows: &Blocked, query: ArrayView1<'_, f64>, bound: f64) -> Nearest {
+        let (mut best, mut sum, mut ties) = (bound, 0.0, 0usize);
+        rows.visit_within(&query.to_vec(), &mut best, |row, distance, best| {
+            if distance < *best {
+                *best = distance;
+                sum = self.y[row];
                 ties = 1;
-            } else if distance == best {
-                sum += target;
+            } else if distance == *best {
+                sum += self.y[row];
                 ties += 1;
             }
-        }
+        });
         if ties == 0 {
             return Nearest {
                 distance: f64::INFINITY,
