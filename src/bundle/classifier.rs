@@ -8,7 +8,7 @@ use ndarray::ArrayView2;
 
 use super::lightgbm::{LightgbmModel, LightgbmOutput};
 use super::manifest::{
-    expected_outputs, folder_files, ClassCalibration, Manifest, Member, OutputColumn, OutputKind,
+    expected_outputs, folder_members, ClassCalibration, Manifest, OutputColumn, OutputKind,
     OutputType, Task, Training, FORMAT, MANIFEST, VERSION,
 };
 use super::schema::input_columns;
@@ -82,18 +82,13 @@ pub fn write_classifier_bundle(
             dtype,
         })
         .collect();
-    let members = folder_files(dir)?
-        .into_iter()
-        .map(|file| Member {
-            role: if file == "classifier.json" {
-                "classifier".into()
-            } else {
-                "member".into()
-            },
-            file,
-            sha256: String::new(),
-        })
-        .collect();
+    let members = folder_members(dir, |file| {
+        if file == "classifier.json" {
+            "classifier"
+        } else {
+            "member"
+        }
+    })?;
     Manifest {
         format: FORMAT.into(),
         version: VERSION,

@@ -281,6 +281,22 @@ pub struct Manifest {
 }
 
 /// The regular files of a folder, but `bundle.json` and unfinished `.partial` files.
+/// Every file of a bundle folder (`bundle.json` aside) as a member, its role given by `role`
+/// from its name; checksums are filled in by [`Manifest::write`].
+pub(crate) fn folder_members(
+    dir: &Path,
+    role: impl Fn(&str) -> &'static str,
+) -> Result<Vec<Member>, BundleError> {
+    Ok(folder_files(dir)?
+        .into_iter()
+        .map(|file| Member {
+            role: role(&file).into(),
+            file,
+            sha256: String::new(),
+        })
+        .collect())
+}
+
 pub(crate) fn folder_files(dir: &Path) -> Result<Vec<String>, BundleError> {
     let read = |source| BundleError::Read {
         path: dir.to_path_buf(),

@@ -14,7 +14,7 @@ use dataset::validate;
 use ndarray::{Array2, ArrayView2};
 
 use super::manifest::{
-    expected_outputs, folder_files, ClassCalibration, InputColumn, InputType, Manifest, Member,
+    expected_outputs, folder_members, ClassCalibration, InputColumn, InputType, Manifest,
     OutputColumn, OutputKind, OutputType, Task, Training, FORMAT, MANIFEST, VERSION,
 };
 use super::schema::known_column;
@@ -109,14 +109,7 @@ pub fn save_popularity_bundle(
                 dtype,
             })
             .collect();
-        let members = folder_files(fresh)?
-            .into_iter()
-            .map(|file| Member {
-                role: "predictor".into(),
-                file,
-                sha256: String::new(),
-            })
-            .collect();
+        let members = folder_members(fresh, |_| "predictor")?;
         Manifest {
             format: FORMAT.into(),
             version: VERSION,

@@ -144,6 +144,14 @@ impl CheckedRows {
             .filter(|&r| self.rejected[r].is_none())
             .collect()
     }
+
+    /// Each row's problem as (input column, problem), `None` for an accepted row.
+    pub fn problems(&self) -> Vec<Option<(usize, Problem)>> {
+        self.rejected
+            .iter()
+            .map(|r| r.map(|r| (r.column, r.problem)))
+            .collect()
+    }
 }
 
 /// Checks every row of `rows` (manifest column order, NaN for missing) against `inputs`. A
@@ -362,11 +370,7 @@ mod tests {
             [0.5, 3.0, 0.1, 1.5],
         ];
         let checked = check_rows(&columns(), rows.view(), None);
-        let problems: Vec<Option<(usize, Problem)>> = checked
-            .rejected
-            .iter()
-            .map(|r| r.map(|r| (r.column, r.problem)))
-            .collect();
+        let problems = checked.problems();
         assert_eq!(
             problems,
             vec![
@@ -463,11 +467,7 @@ mod tests {
             "a missing imputed value is no problem"
         );
         assert!(checked.rows[[1, 1]].is_nan() && checked.rows[[1, 2]] == 0.0);
-        let problems: Vec<Option<(usize, Problem)>> = checked
-            .rejected
-            .iter()
-            .map(|r| r.map(|r| (r.column, r.problem)))
-            .collect();
+        let problems = checked.problems();
         assert_eq!(
             problems[2..],
             [
@@ -525,11 +525,7 @@ mod tests {
             [f64::NAN, 70.0, 0.0],
         ];
         let checked = check_rows(&song_columns(), rows.view(), None);
-        let problems: Vec<Option<(usize, Problem)>> = checked
-            .rejected
-            .iter()
-            .map(|r| r.map(|r| (r.column, r.problem)))
-            .collect();
+        let problems = checked.problems();
         assert_eq!(
             problems,
             [

@@ -664,11 +664,7 @@ mod tests {
         bad[[3, 14]] = f64::NAN;
         bad[[4, 1]] = f64::INFINITY;
         let (_, checked) = bundle.predict(bad.view()).unwrap();
-        let problems: Vec<Option<(usize, Problem)>> = checked
-            .rejected
-            .iter()
-            .map(|r| r.map(|r| (r.column, r.problem)))
-            .collect();
+        let problems = checked.problems();
         assert_eq!(
             problems,
             [
