@@ -271,8 +271,23 @@ pub fn rows_of_batch(
     Ok(check_rows(inputs, matrix.view(), Some(&nulls)))
 }
 
+/// Whether a column of this type is read as text: `Utf8`, `LargeUtf8`, `Utf8View`, or a
+/// dictionary of one of them (as a pandas category is written to Parquet).
+pub fn is_text_type(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => {
+            matches!(
+                **values,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
+        }
+        _ => false,
+    }
+}
+
 /// A text array's values as the indices of `column`'s categories (`-1` for any other text; null
-/// stays null); `None` unless the array is `Utf8`, `LargeUtf8` or `Utf8View`.
+/// stays null); `None` unless [`is_text_type`]. A dictionary's values are looked up once each.
 fn category_indices(column: &InputColumn, array: &ArrayRef) -> Option<Float64Array> {
     let index =
         |value: Option<&str>| value.map(|text| column.category(text).map_or(-1.0, |i| i as f64));
@@ -280,6 +295,21 @@ fn category_indices(column: &InputColumn, array: &ArrayRef) -> Option<Float64Arr
         DataType::Utf8 => array.as_string::<i32>().iter().map(index).collect(),
         DataType::LargeUtf8 => array.as_string::<i64>().iter().map(index).collect(),
         DataType::Utf8View => array.as_string_view().iter().map(index).collect(),
+        data_type if is_text_type(data_type) => {
+            let dictionary = array.as_any_dictionary_opt()?;
+            let values = category_indices(column, dictionary.values())?;
+            if values.is_empty() {
+                // No values: every key is null.
+                return Some((0..array.len()).map(|_| None::<f64>).collect());
+            }
+            let keys = dictionary.normalized_keys();
+            (0..array.len())
+                .map(|r| {
+                    let key = keys[r];
+                    (!array.is_null(r) && !values.is_null(key)).then(|| values.value(key))
+                })
+                .collect()
+        }
         _ => return None,
     })
 }
@@ -493,6 +523,36 @@ mod tests {
         .unwrap();
         let checked = rows_of_batch("popularity", &song_columns(), &batch).unwrap();
         assert!(checked.rejected[0].is_none() && checked.rows[[0, 1]].is_nan());
+    }
+
+    #[test]
+    fn a_dictionary_of_strings_reads_as_its_categories_and_numbers_are_refused() {
+        // A pandas category comes out of Parquet as a dictionary.
+        let genres: arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
+            vec![Some("rock"), None, Some("jazz"), Some("rock")]
+                .into_iter()
+                .collect();
+        let schema = Schema::new(vec![
+            Field::new("energy", DataType::Float64, true),
+            Field::new("genre", genres.data_type().clone(), true),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(Float64Array::from(vec![0.5; 4])), Arc::new(genres)],
+        )
+        .unwrap();
+        let checked = rows_of_batch("popularity", &song_columns(), &batch).unwrap();
+        assert_eq!(
+            checked.problems(),
+            [
+                None,
+                Some((2, Problem::Missing)),
+                Some((2, Problem::UnknownCategory)),
+                None
+            ]
+        );
+        assert_eq!((checked.rows[[0, 2]], checked.rows[[3, 2]]), (1.0, 1.0));
+        // Numbers where the categories' text is due name the column and their type.
         let schema = Schema::new(vec![
             Field::new("energy", DataType::Float64, true),
             Field::new("genre", DataType::Int64, true),

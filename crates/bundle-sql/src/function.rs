@@ -188,12 +188,10 @@ fn argument_type(column: &spotify_ml::bundle::InputColumn) -> DataType {
     }
 }
 
-/// Whether the bundles read a column of this type as text (a category): strings, NULL literals.
+/// Whether the bundles read a column of this type as text (a category): strings, dictionaries of
+/// strings, NULL literals.
 fn is_text(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Null | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-    )
+    *data_type == DataType::Null || spotify_ml::bundle::schema::is_text_type(data_type)
 }
 
 /// Whether the bundles read a column of this type as numbers, exactly as

@@ -81,14 +81,6 @@ enum Kind {
     },
 }
 
-/// Whether a type is read as text.
-fn text(dtype: &DataType) -> bool {
-    matches!(
-        dtype,
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-    )
-}
-
 /// Whether a type is read as a number.
 fn numeric(dtype: &DataType) -> bool {
     matches!(
@@ -122,11 +114,12 @@ fn projection(path: &Path, schema: &Schema, needs: &Needs) -> Result<Vec<usize>,
         match schema.index_of(&column.name) {
             Ok(i) => {
                 let dtype = schema.field(i).data_type();
-                if !(if column.text {
-                    text(dtype)
+                let readable = if column.text {
+                    spotify_ml::bundle::schema::is_text_type(dtype)
                 } else {
                     numeric(dtype)
-                }) {
+                };
+                if !readable {
                     return Err(ScoreError::WrongType {
                         path: path.to_path_buf(),
                         column: column.name.clone(),
