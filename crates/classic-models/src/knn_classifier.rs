@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use evaluation::classification::{PredictProba, ProbaError};
 
+use crate::blocked::Blocked;
 use crate::classes::{check_n_classes, class_count};
 use crate::error::ModelError;
 
@@ -113,22 +114,18 @@ impl PredictProba for KnnClassifier {
             });
         }
         let k = self.k.min(self.y.len());
+        // The training rows interleaved once per call; each distance is the row-by-row sum, bit
+        // for bit (`crate::blocked`).
+        let blocked = Blocked::new(self.x.view());
         let rows: Vec<Vec<f64>> = x
             .axis_iter(Axis(0))
             .into_par_iter()
-            .map(|query| {
-                let mut distances: Vec<(f64, usize)> = self
-                    .x
-                    .axis_iter(Axis(0))
+            .map_init(Vec::new, |squared, query| {
+                blocked.squared_distances(&query.to_vec(), squared);
+                let mut distances: Vec<(f64, usize)> = squared
+                    .iter()
                     .zip(&self.y)
-                    .map(|(row, &label)| {
-                        let d: f64 = row
-                            .iter()
-                            .zip(query.iter())
-                            .map(|(a, b)| (a - b) * (a - b))
-                            .sum();
-                        (d.sqrt(), label)
-                    })
+                    .map(|(d, &label)| (d.sqrt(), label))
                     .collect();
                 distances.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
                 let mut votes = vec![0.0; self.n_classes];
@@ -139,10 +136,9 @@ impl PredictProba for KnnClassifier {
                 votes.into_iter().map(|v| v / total).collect()
             })
             .collect();
-        Ok(
-            Array2::from_shape_vec((x.nrows(), self.n_classes), rows.concat())
-                .expect("every row has one share per class"),
-        )
+        Array2::from_shape_vec((x.nrows(), self.n_classes), rows.concat()).map_err(|e| {
+            ProbaError::model(format!("the votes did not give one share per class: {e}"))
+        })
     }
 }
 
